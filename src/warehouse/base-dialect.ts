@@ -1,0 +1,149 @@
+/**
+ * Default SQL for every dialect method ("dispatch with a default", DESIGN §8.3). The
+ * defaults are ANSI SQL as PostgreSQL and DuckDB speak it; an adapter's dialect overrides
+ * only what its warehouse does differently. All quoting goes through `quoteIdent` and
+ * `literal`, so no other module builds identifiers or literals by hand.
+ */
+import type { Column, ColumnType, DateUnit, Dialect, DialectCapabilities, MergeSpec, Scalar, TableRef, WarehouseType } from './types';
+
+export const defaultCapabilities: DialectCapabilities = {
+  transactionalDdl: false,
+  createOrReplaceTable: false,
+  merge: false,
+};
+
+export abstract class BaseDialect implements Dialect {
+  abstract readonly name: WarehouseType;
+  readonly capabilities: DialectCapabilities;
+
+  constructor(capabilities: Partial<DialectCapabilities> = {}) {
+    this.capabilities = { ...defaultCapabilities, ...capabilities };
+  }
+
+  quoteIdent(name: string): string {
+    return `"${name.replace(/"/g, '""')}"`;
+  }
+
+  qualify(ref: TableRef): string {
+    return ref.schema ? `${this.quoteIdent(ref.schema)}.${this.quoteIdent(ref.name)}` : this.quoteIdent(ref.name);
+  }
+
+  literal(value: Scalar): string {
+    if (value === null) return 'NULL';
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw new Error(`cannot write ${value} as a SQL literal`);
+      return String(value);
+    }
+    if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+    if (value instanceof Date) return `CAST(${this.stringLiteral(value.toISOString())} AS ${this.typeName('timestamp')})`;
+    return this.stringLiteral(value);
+  }
+
+  protected stringLiteral(text: string): string {
+    return `'${text.replace(/'/g, "''")}'`;
+  }
+
+  typeName(type: ColumnType): string {
+    const names: Record<ColumnType, string> = {
+      string: 'TEXT',
+      integer: 'BIGINT',
+      float: 'DOUBLE PRECISION',
+      boolean: 'BOOLEAN',
+      timestamp: 'TIMESTAMP',
+      date: 'DATE',
+      json: 'JSON',
+    };
+    return names[type];
+  }
+
+  hash(expressions: string[]): string {
+    const parts = expressions.map((e) => `COALESCE(${this.cast(e, 'string')}, '')`);
+    return `md5(${parts.join(` || '|' || `)})`;
+  }
+
+  dateAdd(unit: DateUnit, amount: number | string, expression: string): string {
+    return `(${expression} + (${amount}) * INTERVAL '1 ${unit}')`;
+  }
+
+  dateDiff(unit: DateUnit, start: string, end: string): string {
+    return `date_diff('${unit}', ${start}, ${end})`;
+  }
+
+  now(): string {
+    return 'CURRENT_TIMESTAMP';
+  }
+
+  daysAgo(days: number): string {
+    return this.dateAdd('day', -days, this.now());
+  }
+
+  normalizeString(expression: string): string {
+    return `NULLIF(lower(trim(${expression})), '')`;
+  }
+
+  cast(expression: string, type: ColumnType): string {
+    return `CAST(${expression} AS ${this.typeName(type)})`;
+  }
+
+  toTimestamp(expression: string): string {
+    return this.cast(expression, 'timestamp');
+  }
+
+  createSchemaIfNotExists(schema: string): string {
+    return `CREATE SCHEMA IF NOT EXISTS ${this.quoteIdent(schema)}`;
+  }
+
+  createTableAs(ref: TableRef, selectSql: string): string {
+    return `CREATE TABLE ${this.qualify(ref)} AS\n${selectSql}`;
+  }
+
+  createView(ref: TableRef, selectSql: string): string {
+    return `CREATE VIEW ${this.qualify(ref)} AS\n${selectSql}`;
+  }
+
+  createTable(ref: TableRef, columns: Column[]): string {
+    const cols = columns.map((c) => `${this.quoteIdent(c.name)} ${this.typeName(c.type)}`).join(', ');
+    return `CREATE TABLE ${this.qualify(ref)} (${cols})`;
+  }
+
+  dropTableIfExists(ref: TableRef): string {
+    return `DROP TABLE IF EXISTS ${this.qualify(ref)}`;
+  }
+
+  dropViewIfExists(ref: TableRef): string {
+    return `DROP VIEW IF EXISTS ${this.qualify(ref)}`;
+  }
+
+  renameTable(from: TableRef, toName: string): string {
+    return `ALTER TABLE ${this.qualify(from)} RENAME TO ${this.quoteIdent(toName)}`;
+  }
+
+  /** Default: delete the keys present in the source, then insert the source (dbt's delete+insert). */
+  merge(spec: MergeSpec): string[] {
+    const target = this.qualify(spec.target);
+    const source = this.qualify(spec.source);
+    const keys = spec.uniqueKey.map((k) => this.quoteIdent(k));
+    const cols = spec.columns.map((c) => this.quoteIdent(c)).join(', ');
+    const keyMatch = keys.map((k) => `t.${k} = s.${k}`).join(' AND ');
+    return [
+      `DELETE FROM ${target} AS t WHERE EXISTS (SELECT 1 FROM ${source} AS s WHERE ${keyMatch})`,
+      `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${source}`,
+    ];
+  }
+
+  relationKindSql(ref: TableRef): string {
+    return (
+      `SELECT CASE WHEN table_type = 'VIEW' THEN 'view' ELSE 'table' END AS kind ` +
+      `FROM information_schema.tables WHERE table_schema = ${this.literal(ref.schema ?? '')} ` +
+      `AND table_name = ${this.literal(ref.name)}`
+    );
+  }
+
+  columnsSql(ref: TableRef): string {
+    return (
+      `SELECT column_name, data_type FROM information_schema.columns ` +
+      `WHERE table_schema = ${this.literal(ref.schema ?? '')} AND table_name = ${this.literal(ref.name)} ` +
+      `ORDER BY ordinal_position`
+    );
+  }
+}
