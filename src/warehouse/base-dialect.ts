@@ -97,6 +97,10 @@ export abstract class BaseDialect implements Dialect {
     return `CREATE TABLE ${this.qualify(ref)} AS\n${selectSql}`;
   }
 
+  createOrReplaceTableAs(ref: TableRef, selectSql: string): string {
+    return `CREATE OR REPLACE TABLE ${this.qualify(ref)} AS\n${selectSql}`;
+  }
+
   createView(ref: TableRef, selectSql: string): string {
     return `CREATE VIEW ${this.qualify(ref)} AS\n${selectSql}`;
   }

@@ -79,3 +79,8 @@ export type PostgresConfig = z.infer<typeof postgresConfigSchema>;
 export type BigqueryConfig = z.infer<typeof bigqueryConfigSchema>;
 export type SnowflakeConfig = z.infer<typeof snowflakeConfigSchema>;
 export type WarehouseConfig = z.infer<typeof warehouseConfigSchema>;
+
+/** The schema (dataset on BigQuery) models build into when they name none. */
+export function defaultSchemaOf(config: WarehouseConfig): string {
+  return config.type === 'bigquery' ? config.dataset : config.schema;
+}

@@ -100,6 +100,8 @@ export interface Dialect {
   // -- statements --
   createSchemaIfNotExists(schema: string): string;
   createTableAs(ref: TableRef, selectSql: string): string;
+  /** Atomic replace; used only where `capabilities.createOrReplaceTable`. */
+  createOrReplaceTableAs(ref: TableRef, selectSql: string): string;
   createView(ref: TableRef, selectSql: string): string;
   createTable(ref: TableRef, columns: Column[]): string;
   dropTableIfExists(ref: TableRef): string;

@@ -1,0 +1,115 @@
+/**
+ * The `cdp` command line: parses arguments and hands each command to its module. Owns the
+ * exit codes (0 ok, 1 a run failed, 2 bad usage or config) and the rule that a user never
+ * sees a stack trace: every error becomes one line on stderr (CDP_DEBUG=1 adds the cause).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { isCdpError, messageOf } from '../errors';
+import { compileCommand } from './compile-command';
+import { debugCommand } from './debug-command';
+import { demoCommand } from './demo-command';
+import { initCommand } from './init-command';
+import { createOutput, type Output } from './output';
+import type { GlobalOptions } from './project-context';
+import { runCommand } from './run-command';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await runCli(argv);
+}
+
+export async function runCli(argv: string[], io: { stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream } = {}): Promise<number> {
+  const json = argv.includes('--json');
+  const out = createOutput({ json, ...io });
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(out, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return reportError(error, out);
+  }
+}
+
+function buildProgram(out: Output, setExit: (code: number) => void): Command {
+  const program = new Command('cdp')
+    .description('warehouse-native customer data platform')
+    .option('-p, --project-dir <dir>', 'project folder (holds cdp.yml)', '.')
+    .option('--json', 'print a machine-readable result on stdout', false)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => out.error(text.trimEnd()) })
+    .showHelpAfterError(false);
+
+  const globals = (command: Command): GlobalOptions => {
+    const options = command.optsWithGlobals<{ projectDir: string; json: boolean }>();
+    return { projectDir: options.projectDir, json: options.json };
+  };
+
+  program
+    .command('init')
+    .description('create a new project that runs as is on the embedded DuckDB')
+    .argument('[dir]', 'folder to create', '.')
+    .action(async (dir: string) => setExit(await initCommand(dir, out)));
+
+  program
+    .command('compile')
+    .description('render models to SQL in target/compiled/<dialect>/')
+    .option('-s, --select <selector...>', 'name, name+, +name, tag:x', [])
+    .addOption(new Option('--dialect <dialect>', 'compile for another warehouse').choices(['duckdb', 'postgres', 'bigquery', 'snowflake']))
+    .action(async (options: { select: string[]; dialect?: string }, command: Command) =>
+      setExit(await compileCommand(globals(command), options, out)),
+    );
+
+  program
+    .command('run')
+    .description('build models in the warehouse, in dependency order')
+    .option('-s, --select <selector...>', 'name, name+, +name, tag:x', [])
+    .option('-t, --threads <n>', 'models built at once (default: threads in cdp.yml)', parsePositiveInt)
+    .option('--full-refresh', 'rebuild incremental models from scratch', false)
+    .action(async (options: { select: string[]; threads?: number; fullRefresh: boolean }, command: Command) =>
+      setExit(await runCommand(globals(command), options, out)),
+    );
+
+  program
+    .command('debug')
+    .description('show the resolved configuration and check the connections')
+    .action(async (_options: unknown, command: Command) => setExit(await debugCommand(globals(command), out)));
+
+  program
+    .command('demo')
+    .description('generate the demo retailer\'s data into the embedded warehouse and build its models')
+    .option('--people <n>', 'people to generate', parsePositiveInt, 10_000)
+    .option('--seed <n>', 'random seed (same seed, same data)', parsePositiveInt, 42)
+    .option('--dir <dir>', 'demo project folder (default: the bundled examples/demo)')
+    .option('-t, --threads <n>', 'models built at once', parsePositiveInt)
+    .action(async (options: { people: number; seed: number; dir?: string; threads?: number }, command: Command) =>
+      setExit(await demoCommand({ ...options, json: globals(command).json }, out)),
+    );
+
+  return program;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`'${value}' is not a positive whole number`);
+  return n;
+}
+
+function reportError(error: unknown, out: Output): number {
+  if (error instanceof CommanderError) {
+    // Help and version are not errors; commander already printed them.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    return EXIT.usage;
+  }
+  if (isCdpError(error)) {
+    out.error(`error: ${error.toLine()}`);
+    if (process.env.CDP_DEBUG && error.cause) out.error(String((error.cause as Error).stack ?? error.cause));
+    return error.kind === 'config' ? EXIT.usage : EXIT.failed;
+  }
+  out.error(`internal error: ${messageOf(error)} — please report it with CDP_DEBUG=1 output`);
+  if (process.env.CDP_DEBUG) out.error(String((error as Error)?.stack ?? error));
+  return EXIT.failed;
+}

@@ -1,0 +1,3 @@
+/** Control database: connection, migrations and repositories. */
+export { openControlDb, redactUrl, type ControlDb } from './control-db';
+export * from './runs-repository';
