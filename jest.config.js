@@ -7,4 +7,5 @@ module.exports = {
   testTimeout: 60000,
   // Warehouses and servers are real; several suites in parallel share 2 cores.
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };

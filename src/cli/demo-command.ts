@@ -36,8 +36,9 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<nu
         people: options.people,
         seed: options.seed,
         asOf: DEMO_AS_OF,
-        onTable: (table: string, rows: number) => out.line(`  loaded ${rawSchema}.${table.padEnd(16)} ${formatCount(rows).padStart(12)} rows`),
+        onProgress: ({ table, rows }) => out.progress(`loading ${rawSchema}.${table}: ${formatCount(rows)} rows`),
       });
+      for (const { table, rows } of loaded) out.line(`  ${rawSchema}.${table.padEnd(16)} ${formatCount(rows).padStart(12)} rows`);
       const generateMs = Date.now() - generateStarted;
       const rawRows = loaded.reduce((sum, t) => sum + t.rows, 0);
       out.line(`Generated ${formatCount(rawRows)} raw rows in ${formatDuration(generateMs)}`);
