@@ -40,10 +40,23 @@ function knexConfig(url: string, projectDir: string): Knex.Config {
     if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
     return { client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true };
   }
+  // `?schema=name` keeps the control tables out of `public` (and lets tests isolate).
+  const parsed = new URL(url.replace(/^postgresql:/, 'postgres:'));
+  const schema = parsed.searchParams.get('schema') ?? undefined;
+  parsed.searchParams.delete('schema');
   return {
     client: 'pg',
-    connection: { connectionString: url.replace(/^postgresql:/, 'postgres:'), connectionTimeoutMillis: 5000 },
-    pool: { min: 0, max: 4 },
+    connection: { connectionString: parsed.toString(), connectionTimeoutMillis: 5000 },
+    searchPath: schema ? [schema] : undefined,
+    pool: {
+      min: 0,
+      max: 4,
+      // knex sets search_path but does not create the schema.
+      afterCreate: (conn: { query: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) => {
+        if (!schema) return done(null, conn);
+        conn.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`, (err) => done(err, conn));
+      },
+    },
   };
 }
 
