@@ -51,9 +51,9 @@ export function warehouseError(system: string, message: string, hint?: string, c
 
 /** The message of anything thrown, for wrapping. Driver errors are often not Error instances. */
 export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message.split('\n')[0] ?? String(error);
-  if (typeof error === 'object' && error !== null && 'message' in error) return String((error as { message: unknown }).message);
-  return String(error);
+  // Native bindings' errors are not always `instanceof Error` (another realm), so duck-type.
+  const text = typeof error === 'object' && error !== null && 'message' in error ? String((error as { message: unknown }).message) : String(error);
+  return text.split('\n')[0] ?? text;
 }
 
 export function isCdpError(error: unknown): error is CdpError {

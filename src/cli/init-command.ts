@@ -28,7 +28,8 @@ vars:
 materialized: view
 tags: [staging]
 ---
--- Replace the inline rows with {{source "raw" "crm_contacts"}} once you declare sources.
+-- Replace the inline rows with your table once it is declared under sources: in cdp.yml
+-- and read it with the source helper, e.g. source "raw" "crm_contacts" in double braces.
 SELECT contact_id, {{normalize "email"}} AS email, signed_up_at
 FROM (
   SELECT 1 AS contact_id, '  Ada@Example.com ' AS email, {{to_timestamp "'2025-03-01T10:00:00Z'"}} AS signed_up_at

@@ -138,16 +138,23 @@ export abstract class BaseDialect implements Dialect {
   relationKindSql(ref: TableRef): string {
     return (
       `SELECT CASE WHEN table_type = 'VIEW' THEN 'view' ELSE 'table' END AS kind ` +
-      `FROM information_schema.tables WHERE table_schema = ${this.literal(ref.schema ?? '')} ` +
-      `AND table_name = ${this.literal(ref.name)}`
+      `FROM information_schema.tables WHERE ${this.infoSchemaFilter(ref)}`
     );
+  }
+
+  /**
+   * The information_schema predicate selecting `ref`. A ref without a schema means the
+   * session's current schema (not the empty string, which matches nothing).
+   */
+  protected infoSchemaFilter(ref: TableRef): string {
+    const schema = ref.schema === undefined ? 'current_schema()' : this.literal(ref.schema);
+    return `table_schema = ${schema} AND table_name = ${this.literal(ref.name)}`;
   }
 
   columnsSql(ref: TableRef): string {
     return (
       `SELECT column_name, data_type FROM information_schema.columns ` +
-      `WHERE table_schema = ${this.literal(ref.schema ?? '')} AND table_name = ${this.literal(ref.name)} ` +
-      `ORDER BY ordinal_position`
+      `WHERE ${this.infoSchemaFilter(ref)} ORDER BY ordinal_position`
     );
   }
 }

@@ -17,14 +17,16 @@ export interface ConnectOptions {
 
 export async function connectWarehouse(config: WarehouseConfig, options: ConnectOptions): Promise<Warehouse> {
   switch (config.type) {
+    // require, not import(): under tsx's CommonJS hook a dynamic import of an
+    // extension-less path does not resolve, and laziness is all we need here.
     case 'duckdb':
-      return (await import('./duckdb/duckdb-warehouse')).connectDuckdb(config, options.projectDir);
+      return (require('./duckdb/duckdb-warehouse') as typeof import('./duckdb/duckdb-warehouse')).connectDuckdb(config, options.projectDir);
     case 'postgres':
-      return (await import('./postgres/postgres-warehouse')).connectPostgres(config);
+      return (require('./postgres/postgres-warehouse') as typeof import('./postgres/postgres-warehouse')).connectPostgres(config);
     case 'bigquery':
-      return (await import('./bigquery/bigquery-warehouse')).connectBigquery(config, options.projectDir);
+      return (require('./bigquery/bigquery-warehouse') as typeof import('./bigquery/bigquery-warehouse')).connectBigquery(config, options.projectDir);
     case 'snowflake':
-      return (await import('./snowflake/snowflake-warehouse')).connectSnowflake(config);
+      return (require('./snowflake/snowflake-warehouse') as typeof import('./snowflake/snowflake-warehouse')).connectSnowflake(config);
   }
 }
 

@@ -1,0 +1,42 @@
+/**
+ * DuckDB's SQL: the ANSI defaults of `BaseDialect` hold for almost everything; this class
+ * overrides only what DuckDB does differently. Invariant: every macro returns the same value
+ * as the PostgreSQL dialect for the same inputs (the conformance suite runs them on both).
+ */
+import { BaseDialect } from '../base-dialect';
+import type { ColumnType, DateUnit, TableRef } from '../types';
+
+export class DuckdbDialect extends BaseDialect {
+  readonly name = 'duckdb' as const;
+
+  constructor() {
+    // DuckDB ≥1.4 has MERGE INTO, but the base delete+insert runs in one transaction just as
+    // atomically and is the same SQL as PostgreSQL's, so it stays the default here.
+    super({ transactionalDdl: true, merge: true });
+  }
+
+  override typeName(type: ColumnType): string {
+    // DOUBLE is DuckDB's own spelling; VARCHAR is what information_schema reports back.
+    if (type === 'float') return 'DOUBLE';
+    if (type === 'string') return 'VARCHAR';
+    return super.typeName(type);
+  }
+
+  /**
+   * Whole units elapsed, truncated toward zero. DuckDB's `date_sub` counts complete units
+   * (what PostgreSQL's age/epoch arithmetic gives); `date_diff` would count boundaries crossed.
+   */
+  override dateDiff(unit: DateUnit, start: string, end: string): string {
+    return `date_sub('${unit}', ${start}, ${end})`;
+  }
+
+  /** CAST(… AS TIMESTAMP) drops an offset such as '+02:00'; going through TIMESTAMPTZ honours it. */
+  override toTimestamp(expression: string): string {
+    return `CAST(CAST(${expression} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)`;
+  }
+
+  /** One DuckDB process can attach several catalogs; look only in the current one. */
+  protected override infoSchemaFilter(ref: TableRef): string {
+    return `${super.infoSchemaFilter(ref)} AND table_catalog = current_database()`;
+  }
+}
