@@ -9,6 +9,7 @@ import { selectModels } from '../compiler';
 import { loadProject } from '../project';
 import { formatCount, formatDuration, type Output } from './output';
 import { compileForWarehouse, connectProjectWarehouse, openProjectControlDb } from './project-context';
+import { printDemoHighlights } from './demo-highlights';
 import { buildAndRecord } from './run-command';
 
 export interface DemoOptions {
@@ -47,6 +48,7 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<nu
       const summary = await buildAndRecord({ project, compiled, warehouse, control, selected, out, select: [], threads: options.threads, fullRefresh: true });
       out.result({ people: options.people, seed: options.seed, raw: loaded, generate_ms: generateMs, ok: summary.ok, counts: summary.counts });
       if (summary.ok) {
+        await printDemoHighlights(warehouse, compiled, out);
         out.line('');
         out.line(`Explore: the DuckDB file is ${join(project.dir, '.cdp', 'warehouse.duckdb')}; models are in ${join(project.dir, 'models')}.`);
         out.line(`Next: cdp --project-dir ${project.dir} compile --dialect postgres   # the same models for PostgreSQL`);
