@@ -17,8 +17,9 @@ export interface ControlDb {
 }
 
 export async function openControlDb(url: string, projectDir: string): Promise<ControlDb> {
-  const config = knexConfig(url, projectDir);
-  const db = knex(config);
+  // knex logs pool errors with console.log; ours are wrapped below and shown once.
+  const silent = { warn: () => undefined, error: () => undefined, debug: () => undefined, deprecate: () => undefined };
+  const db = knex({ ...knexConfig(url, projectDir), log: silent });
   try {
     await db.migrate.latest({ migrationSource: migrationSource, tableName: 'cdp_migrations' });
   } catch (cause) {
