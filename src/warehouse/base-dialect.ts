@@ -89,6 +89,19 @@ export abstract class BaseDialect implements Dialect {
     return this.cast(expression, 'timestamp');
   }
 
+  regexReplace(expression: string, pattern: string, replacement: string): string {
+    return `regexp_replace(${expression}, ${this.literal(pattern)}, ${this.literal(replacement)}, 'g')`;
+  }
+
+  regexMatches(expression: string, pattern: string): string {
+    return `(${expression} ~ ${this.literal(pattern)})`;
+  }
+
+  distinctStringAgg(expression: string, separator: string): string {
+    const text = this.cast(expression, 'string');
+    return `string_agg(DISTINCT ${text}, ${this.literal(separator)} ORDER BY ${text})`;
+  }
+
   createSchemaIfNotExists(schema: string): string {
     return `CREATE SCHEMA IF NOT EXISTS ${this.quoteIdent(schema)}`;
   }

@@ -96,6 +96,12 @@ export interface Dialect {
   cast(expression: string, type: ColumnType): string;
   /** Parses an ISO-8601 text or a timestamp expression to a UTC timestamp. */
   toTimestamp(expression: string): string;
+  /** Every match of `pattern` (a regex in the common RE2/POSIX subset) replaced by `replacement`. */
+  regexReplace(expression: string, pattern: string, replacement: string): string;
+  /** TRUE when `pattern` matches somewhere in `expression` (anchor with ^…$ for a full match). */
+  regexMatches(expression: string, pattern: string): string;
+  /** Aggregate: the distinct non-null values as text, sorted, joined by `separator`. */
+  distinctStringAgg(expression: string, separator: string): string;
 
   // -- statements --
   createSchemaIfNotExists(schema: string): string;

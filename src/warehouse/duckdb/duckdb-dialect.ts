@@ -35,6 +35,11 @@ export class DuckdbDialect extends BaseDialect {
     return `CAST(CAST(${expression} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)`;
   }
 
+  /** DuckDB's `~` is a full match; regexp_matches finds a match anywhere, like PostgreSQL's `~`. */
+  override regexMatches(expression: string, pattern: string): string {
+    return `regexp_matches(${expression}, ${this.literal(pattern)})`;
+  }
+
   /** One DuckDB process can attach several catalogs; look only in the current one. */
   protected override infoSchemaFilter(ref: TableRef): string {
     return `${super.infoSchemaFilter(ref)} AND table_catalog = current_database()`;
