@@ -42,7 +42,10 @@ export function parseYaml<S extends z.ZodType>(source: YamlSource, schema: S, en
   const syntax = doc.errors[0];
   if (syntax) {
     const message = syntax.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    throw configError(where(syntax.pos[0]), `YAML syntax error: ${message}`, 'fix the YAML (indentation, brackets, quotes)');
+    const line = source.text.split('\n')[lineOf(syntax.pos[0]) - (source.firstLine ?? 1)] ?? '';
+    // `{ password: ${X} }` is the classic: in a flow map, `${` starts a nested map.
+    const hint = line.includes('${') ? 'quote environment references inside { }: "${NAME}"' : 'fix the YAML (indentation, brackets, quotes)';
+    throw configError(where(syntax.pos[0]), `YAML syntax error: ${message}`, hint);
   }
 
   resolveEnvReferences(doc, env, where);

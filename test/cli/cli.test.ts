@@ -68,6 +68,40 @@ describe('cdp init, compile and run', () => {
   });
 });
 
+describe('cdp debug', () => {
+  test('shows the resolved config with secrets redacted and checks both connections', () => {
+    const project = makeProject({
+      'cdp.yml': 'name: dbg\nwarehouse: { type: postgres, url: "postgres://postgres:hunter2@127.0.0.1:5432/test", password: "${PGPASS}" }\ncontrol: { url: sqlite://.cdp/control.db }\n',
+    });
+    try {
+      const result = cdp(['debug', '--json'], project.dir, { PGPASS: 's3cret-value' });
+      expect(result.code).toBe(0);
+      expect(result.stdout).not.toContain('s3cret-value');
+      expect(result.stdout).not.toContain('hunter2');
+      const report = JSON.parse(result.stdout);
+      expect(report.warehouse).toMatchObject({ type: 'postgres', password: '***', url: 'postgres://postgres:***@127.0.0.1:5432/test' });
+      expect(report.checks).toEqual([
+        { name: 'warehouse', ok: true, message: 'ok' },
+        { name: 'control', ok: true, message: 'ok' },
+      ]);
+    } finally {
+      project.remove();
+    }
+  });
+
+  test('a failed connection check exits 1 and says which', () => {
+    const project = makeProject({ 'cdp.yml': 'name: dbg\nwarehouse: { type: postgres, port: 1, database: test }\n' });
+    try {
+      const result = cdp(['debug'], project.dir);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/check\s+warehouse: FAILED — cdp\.yml \(warehouse postgres\): /);
+      expect(result.stdout).toMatch(/check\s+control: ok/);
+    } finally {
+      project.remove();
+    }
+  });
+});
+
 describe('bad input gives one line and the right exit code', () => {
   const cases: { name: string; files: Record<string, string>; args?: string[]; env?: Record<string, string>; code: number; error: RegExp }[] = [
     {

@@ -61,6 +61,11 @@ warehouse:
     expect(error.toLine()).toMatch(/^cdp\.yml:\d+: YAML syntax error: .+ — fix the YAML/);
   });
 
+  test('an unquoted ${ENV} inside a flow map gets a hint to quote it', () => {
+    const error = loadError({ 'cdp.yml': 'name: p\nwarehouse: { type: postgres, password: ${PW} }\n' }, { PW: 'x' });
+    expect(error.toLine()).toMatch(/^cdp\.yml:2: YAML syntax error: .+ — quote environment references inside \{ \}: "\$\{NAME\}"$/);
+  });
+
   test('an unknown key names the key and its line', () => {
     const error = loadError({ 'cdp.yml': 'name: p\nwarehouse:\n  type: duckdb\n  pathh: x.duckdb\n' });
     expect(error.toLine()).toBe("cdp.yml:4: unknown key 'pathh' in warehouse — remove it or check the spelling");
