@@ -4,7 +4,8 @@
  *  - table: where DDL is transactional (DuckDB, PostgreSQL) build `<name>__cdp_tmp` and
  *    swap it in within one transaction; where CREATE OR REPLACE is atomic (BigQuery,
  *    Snowflake) use that; otherwise build the temp table first and swap after.
- *  - view: drop and create in one unit.
+ *  - view: drop and create in one transaction, or CREATE OR REPLACE where DDL is not
+ *    transactional.
  *  - incremental: first run (or --full-refresh) builds like a table; later runs build the
  *    incremental SELECT into a temp table and merge it on `unique_key`.
  * Which statement each step is comes from the dialect; this file only orders them.
@@ -28,7 +29,13 @@ export async function materialize(warehouse: Warehouse, model: CompiledModel, op
   if (model.ref.schema) await warehouse.execute(d.createSchemaIfNotExists(model.ref.schema));
 
   if (model.config.materialized === 'view') {
-    await warehouse.executeAll([dropRelation(d, model.ref, existing), d.createView(model.ref, model.sql)].filter(isStatement));
+    if (!d.capabilities.transactionalDdl && existing !== 'table') {
+      // Without transactional DDL a drop-then-create would leave a moment with no view.
+      await warehouse.execute(d.createOrReplaceView(model.ref, model.sql));
+    } else {
+      // PostgreSQL cannot CREATE OR REPLACE a view whose columns changed: drop and create, atomically.
+      await warehouse.executeAll([dropRelation(d, model.ref, existing), d.createView(model.ref, model.sql)].filter(isStatement));
+    }
     return { kind: 'view' };
   }
 

@@ -118,6 +118,10 @@ export abstract class BaseDialect implements Dialect {
     return `CREATE VIEW ${this.qualify(ref)} AS\n${selectSql}`;
   }
 
+  createOrReplaceView(ref: TableRef, selectSql: string): string {
+    return `CREATE OR REPLACE VIEW ${this.qualify(ref)} AS\n${selectSql}`;
+  }
+
   createTable(ref: TableRef, columns: Column[]): string {
     const cols = columns.map((c) => `${this.quoteIdent(c.name)} ${this.typeName(c.type)}`).join(', ');
     return `CREATE TABLE ${this.qualify(ref)} (${cols})`;

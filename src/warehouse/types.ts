@@ -109,6 +109,8 @@ export interface Dialect {
   /** Atomic replace; used only where `capabilities.createOrReplaceTable`. */
   createOrReplaceTableAs(ref: TableRef, selectSql: string): string;
   createView(ref: TableRef, selectSql: string): string;
+  /** Atomic view replace; used where DDL is not transactional (BigQuery, Snowflake). */
+  createOrReplaceView(ref: TableRef, selectSql: string): string;
   createTable(ref: TableRef, columns: Column[]): string;
   dropTableIfExists(ref: TableRef): string;
   dropViewIfExists(ref: TableRef): string;
