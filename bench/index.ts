@@ -5,8 +5,9 @@
 import { join } from 'node:path';
 import { formatTable, writeResult, type BenchCase, type Scale } from './harness';
 import { modelsCase } from './cases/models';
+import { identityCase } from './cases/identity';
 
-const cases: BenchCase[] = [modelsCase];
+const cases: BenchCase[] = [modelsCase, identityCase];
 
 async function main(argv: string[]): Promise<number> {
   const scaleIndex = argv.indexOf('--scale');

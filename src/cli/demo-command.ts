@@ -11,6 +11,7 @@ import { formatCount, formatDuration, type Output } from './output';
 import { compileForWarehouse, connectProjectWarehouse, openProjectControlDb } from './project-context';
 import { printDemoHighlights } from './demo-highlights';
 import { buildAndRecord } from './run-command';
+import { printIdentityHighlights } from './demo-identity';
 
 export interface DemoOptions {
   people: number;
@@ -49,6 +50,8 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<nu
       out.result({ people: options.people, seed: options.seed, raw: loaded, generate_ms: generateMs, ok: summary.ok, counts: summary.counts });
       if (summary.ok) {
         await printDemoHighlights(warehouse, compiled, out);
+        const identity = await printIdentityHighlights(project, warehouse, rawRows, out);
+        if (!identity) return 1;
         out.line('');
         out.line(`Explore: the DuckDB file is ${join(project.dir, '.cdp', 'warehouse.duckdb')}; models are in ${join(project.dir, 'models')}.`);
         out.line(`Next: cdp --project-dir ${project.dir} compile --dialect postgres   # the same models for PostgreSQL`);

@@ -8,6 +8,7 @@ import { isCdpError, messageOf } from '../errors';
 import { compileCommand } from './compile-command';
 import { debugCommand } from './debug-command';
 import { demoCommand } from './demo-command';
+import { identityExplainCommand, identityRunCommand, identityStatsCommand } from './identity-command';
 import { initCommand } from './init-command';
 import { createOutput, type Output } from './output';
 import type { GlobalOptions } from './project-context';
@@ -72,6 +73,23 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .action(async (options: { select: string[]; threads?: number; fullRefresh: boolean }, command: Command) =>
       setExit(await runCommand(globals(command), options, out)),
     );
+
+  const identity = program.command('identity').description('resolve identities into profiles (identity.yml), explain one, show figures');
+  identity
+    .command('run')
+    .description('build the identity graph, stable profiles and accounts in the warehouse')
+    .option('--full-refresh', 'recompute every component from all source rows (profile ids stay stable)', false)
+    .action(async (options: { fullRefresh: boolean }, command: Command) => setExit(await identityRunCommand(globals(command), options, out)));
+  identity
+    .command('explain')
+    .description('show the profile of one identifier: identifiers, the edges that joined them, rejections, history')
+    .argument('<type:value>', 'e.g. email:ann@example.com')
+    .action(async (lookup: string, _options: unknown, command: Command) => setExit(await identityExplainCommand(globals(command), lookup, out)));
+  identity
+    .command('stats')
+    .description('profiles, identifiers per profile, the largest clusters, rejections by reason')
+    .option('--top <n>', 'largest profiles to list', parsePositiveInt, 5)
+    .action(async (options: { top: number }, command: Command) => setExit(await identityStatsCommand(globals(command), options, out)));
 
   program
     .command('debug')

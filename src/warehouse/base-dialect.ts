@@ -61,6 +61,11 @@ export abstract class BaseDialect implements Dialect {
     return `md5(${parts.join(` || '|' || `)})`;
   }
 
+  /** PostgreSQL's default: the row's text form (NULL empty, '' quoted) through hashtextextended. */
+  rowHash64(expressions: string[]): string {
+    return `hashtextextended(CAST(ROW(${expressions.join(', ')}, NULL) AS TEXT), 0)`;
+  }
+
   dateAdd(unit: DateUnit, amount: number | string, expression: string): string {
     return `(${expression} + (${amount}) * INTERVAL '1 ${unit}')`;
   }

@@ -48,6 +48,26 @@ export interface Warehouse {
   /** Cheap round trip proving the connection and credentials work. */
   check(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional fast path for in-process algorithms (identity's union-find): integer columns
+   * moved as typed arrays with no per-row objects. Only engines running inside this process
+   * offer it (DuckDB); callers fall back to `stream` / `load` or to SQL when it is absent.
+   */
+  readonly columnar?: ColumnarAccess;
+}
+
+/** Integer columns in and out as typed arrays (see `Warehouse.columnar`). */
+export interface ColumnarAccess {
+  /**
+   * Runs `sql`, whose columns must all be 32-bit INTEGER without NULLs, and hands each chunk's
+   * columns to `onChunk` (the arrays are valid only during the call). Returns the rows read.
+   */
+  scanInt32(sql: string, onChunk: (columns: Int32Array[], rowCount: number) => void): Promise<number>;
+  /**
+   * Appends `rowCount` rows, given column by column in the table's column order, to an
+   * existing table whose columns are integers (INTEGER or BIGINT). All or nothing.
+   */
+  appendInt32(table: TableRef, columns: Int32Array[], rowCount: number): Promise<number>;
 }
 
 /**
@@ -83,6 +103,13 @@ export interface Dialect {
   // -- expression macros, available in models as {{hash …}}, {{days_ago …}} … --
   /** Hex MD5 of the columns' text values joined by '|' with NULL as ''; stable across dialects. */
   hash(expressions: string[]): string;
+  /**
+   * A fast 64-bit hash (a BIGINT expression) of the values together, for change detection
+   * inside one warehouse (sync diffs): equal values give equal hashes, NULL differs from ''
+   * and from any value, column boundaries count. Unlike `hash`, not comparable across
+   * warehouses or engine versions — never store it outside the warehouse that made it.
+   */
+  rowHash64(expressions: string[]): string;
   /** `expression` shifted by `amount` units (amount may be negative). */
   dateAdd(unit: DateUnit, amount: number | string, expression: string): string;
   /** Whole `unit`s from `start` to `end` (end − start), as an integer. */

@@ -100,6 +100,11 @@ export class BigqueryDialect extends BaseDialect {
     return `TO_HEX(MD5(${text}))`;
   }
 
+  /** FARM_FINGERPRINT of the JSON of an array of the values: NULL stays null, '' stays "". */
+  override rowHash64(expressions: string[]): string {
+    return `FARM_FINGERPRINT(TO_JSON_STRING([${expressions.map((e) => `TO_JSON_STRING(${e})`).join(', ')}]))`;
+  }
+
   override dateAdd(unit: DateUnit, amount: number | string, expression: string): string {
     const tsUnit = TIMESTAMP_UNITS[unit];
     if (tsUnit) return `TIMESTAMP_ADD(${expression}, INTERVAL (${amount}) ${tsUnit})`;

@@ -22,6 +22,11 @@ export class DuckdbDialect extends BaseDialect {
     return super.typeName(type);
   }
 
+  /** DuckDB's native hash (≈20M rows/s, md5 is 5× slower), halved into BIGINT's range. */
+  override rowHash64(expressions: string[]): string {
+    return `CAST(hash(${expressions.join(', ')}) >> 1 AS BIGINT)`;
+  }
+
   /**
    * Whole units elapsed, truncated toward zero. DuckDB's `date_sub` counts complete units
    * (what PostgreSQL's age/epoch arithmetic gives); `date_diff` would count boundaries crossed.

@@ -35,7 +35,7 @@ import {
 } from '@duckdb/node-api';
 import { CdpError, messageOf, warehouseError } from '../../errors';
 import type { DuckdbConfig } from '../config';
-import type { Column, Row, Scalar, TableRef, Warehouse } from '../types';
+import type { Column, ColumnarAccess, Row, Scalar, TableRef, Warehouse } from '../types';
 import {
   booleanInput,
   dateFromEpochMicros,
@@ -48,6 +48,7 @@ import {
   timestampInput,
 } from '../result-values';
 import { DuckdbDialect } from './duckdb-dialect';
+import { duckdbColumnar } from './duckdb-columnar';
 
 const MAX_CONNECTIONS = 16;
 let streamCounter = 0;
@@ -153,11 +154,15 @@ class DuckdbWarehouse implements Warehouse {
   readonly dialect = new DuckdbDialect();
   private readonly pool: ConnectionPool;
 
+  /** Typed-array reads and appends for in-process algorithms (see duckdb-columnar.ts). */
+  readonly columnar: ColumnarAccess;
+
   constructor(
     private readonly instance: DuckDBInstance,
     readonly defaultSchema: string,
   ) {
     this.pool = new ConnectionPool(instance);
+    this.columnar = duckdbColumnar((work) => this.pool.use(work), this.dialect, defaultSchema);
   }
 
   async check(): Promise<void> {

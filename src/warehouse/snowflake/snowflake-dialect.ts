@@ -76,6 +76,11 @@ export class SnowflakeDialect extends BaseDialect {
     return `MD5(${parts.join(` || '|' || `)})`;
   }
 
+  /** Snowflake's HASH is a signed 64-bit hash of all its arguments, NULL-aware. */
+  override rowHash64(expressions: string[]): string {
+    return `HASH(${expressions.join(', ')})`;
+  }
+
   override dateAdd(unit: DateUnit, amount: number | string, expression: string): string {
     return `DATEADD(${unit}, (${amount}), ${expression})`;
   }
