@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { formatTable, writeResult, type BenchCase, type Scale } from './harness';
 import { modelsCase } from './cases/models';
 import { identityCase } from './cases/identity';
+import { syncCase } from './cases/sync';
 
-const cases: BenchCase[] = [modelsCase, identityCase];
+const cases: BenchCase[] = [modelsCase, identityCase, syncCase];
 
 async function main(argv: string[]): Promise<number> {
   const scaleIndex = argv.indexOf('--scale');

@@ -4,6 +4,9 @@ import type { DestinationDefinition } from './types';
 
 export * from './types';
 export * from './connector-error';
+export * from './http';
+export * from './identifiers';
+export * from './outcomes';
 export { secret } from '../../src/warehouse/config';
 
 /** Identity function that checks a definition against the contract and keeps its config type. */

@@ -44,7 +44,12 @@ export interface Batch {
 
 /** One outcome per input row, in the same order. */
 export type RowOutcome =
-  | { status: 'ok'; externalId?: string }
+  | {
+      status: 'ok';
+      externalId?: string;
+      /** False when the record already existed and this write only updated it (mirror then never deletes it). */
+      created?: boolean;
+    }
   /** Permanent: shown to users with the destination's reason; retried when the row's data changes. */
   | { status: 'rejected'; reason: string }
   /** Transient: the engine retries the row (with backoff). */
@@ -91,6 +96,10 @@ export interface ConnectorContext<Config> {
   /** HTTP with the engine's timeout and cancellation; never throws for HTTP status codes. */
   http(request: HttpRequest): Promise<HttpResponse>;
   signal: AbortSignal;
+  /** The sync run this batch belongs to (file-like destinations write one file per run). */
+  run?: { id: string; sync: string; startedAt: Date };
+  /** Folder that relative paths in the config resolve against (the project folder). */
+  baseDir?: string;
 }
 
 export interface DestinationDefinition<ConfigSchema extends z.ZodType = z.ZodType> {

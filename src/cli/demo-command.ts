@@ -11,6 +11,7 @@ import { formatCount, formatDuration, type Output } from './output';
 import { compileForWarehouse, connectProjectWarehouse, openProjectControlDb } from './project-context';
 import { printDemoHighlights } from './demo-highlights';
 import { buildAndRecord } from './run-command';
+import { runDemoSyncs } from './demo-syncs';
 import { printIdentityHighlights } from './demo-identity';
 
 export interface DemoOptions {
@@ -50,6 +51,8 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<nu
       out.result({ people: options.people, seed: options.seed, raw: loaded, generate_ms: generateMs, ok: summary.ok, counts: summary.counts });
       if (summary.ok) {
         await printDemoHighlights(warehouse, compiled, out);
+        const syncs = await runDemoSyncs(project, compiled, warehouse, control, out);
+        if (syncs.some((s) => s.status !== 'success')) return 1;
         const identity = await printIdentityHighlights(project, warehouse, rawRows, out);
         if (!identity) return 1;
         out.line('');

@@ -13,6 +13,7 @@ import { initCommand } from './init-command';
 import { createOutput, type Output } from './output';
 import type { GlobalOptions } from './project-context';
 import { runCommand } from './run-command';
+import { syncPlanCommand, syncRejectedCommand, syncRunCommand, syncRunsCommand } from './sync-command';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -106,6 +107,39 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .action(async (options: { people: number; seed: number; dir?: string; threads?: number }, command: Command) =>
       setExit(await demoCommand({ ...options, json: globals(command).json }, out)),
     );
+
+  const sync = program.command('sync').description('plan and run syncs to destinations (syncs/*.yml)');
+  sync
+    .command('plan')
+    .description('dry run: what a run would send (counts and samples); sends nothing')
+    .argument('<name>', 'sync name (its file name in syncs/)')
+    .option('--full', 'plan a resend of every row', false)
+    .option('--retry-rejected', 'include rows rejected before with unchanged data', false)
+    .action(async (name: string, options: { full: boolean; retryRejected: boolean }, command: Command) =>
+      setExit(await syncPlanCommand(globals(command), name, options, out)),
+    );
+  sync
+    .command('run')
+    .description('send what changed since the last run')
+    .argument('<name>', 'sync name')
+    .option('--full', 'resend every row of the audience', false)
+    .option('--retry-rejected', 'resend rows rejected before even if their data did not change', false)
+    .option('--allow-deletions', 'proceed although the deletions exceed max_deletion_share', false)
+    .action(async (name: string, options: { full: boolean; retryRejected: boolean; allowDeletions: boolean }, command: Command) =>
+      setExit(await syncRunCommand(globals(command), name, options, out)),
+    );
+  sync
+    .command('runs')
+    .description('recent runs of a sync with their counts')
+    .argument('<name>', 'sync name')
+    .option('-n, --limit <n>', 'runs to show', parsePositiveInt, 20)
+    .action(async (name: string, options: { limit: number }, command: Command) => setExit(await syncRunsCommand(globals(command), name, options, out)));
+  sync
+    .command('rejected')
+    .description('rows the destination rejected, with its reasons')
+    .argument('<name>', 'sync name')
+    .option('-n, --limit <n>', 'rows to show', parsePositiveInt, 100)
+    .action(async (name: string, options: { limit: number }, command: Command) => setExit(await syncRejectedCommand(globals(command), name, options, out)));
 
   return program;
 }

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finishRun, modelRunsOf, openControlDb, recentRuns, recordModelResult, startRun, type ControlDb } from '../../src/control';
+import { migrations } from '../../src/control/migrations';
 import { CdpError } from '../../src/errors';
 import { POSTGRES_TEST_URL, uniqueName } from '../helpers/test-warehouses';
 
@@ -31,7 +32,7 @@ describe.each(backends)('control DB on %s', (_name, url) => {
   test('migrations are idempotent', async () => {
     const again = await openControlDb(url, dir);
     const applied = await again.knex('cdp_migrations').select('name');
-    expect(applied.map((r: { name: string }) => r.name)).toEqual(['001_runs']);
+    expect(applied.map((r: { name: string }) => r.name)).toEqual(migrations.map((m) => m.name));
     await again.close();
   });
 

@@ -1,0 +1,19 @@
+/**
+ * The destination types the engine knows, by `type`. Add a connector here (one import,
+ * one entry) and `destinations.yml` can use it. The engine validates each destination's
+ * config against the definition's own zod schema before building a context.
+ */
+import type { DestinationDefinition } from './kit';
+import file from './file';
+import hubspot from './hubspot';
+import webhook from './webhook';
+
+export const destinationRegistry: Readonly<Record<string, DestinationDefinition>> = {
+  file,
+  hubspot,
+  webhook,
+};
+
+export function destinationDefinition(type: string): DestinationDefinition | undefined {
+  return Object.prototype.hasOwnProperty.call(destinationRegistry, type) ? destinationRegistry[type] : undefined;
+}

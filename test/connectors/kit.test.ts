@@ -1,0 +1,115 @@
+/** The connector kit's helpers: rate-limit headers, HTTP failure mapping, identifier rules. */
+import {
+  ConnectorError,
+  createConnectorContext,
+  failureForStatus,
+  hashEmail,
+  hashPhone,
+  mailchimpSubscriberHash,
+  normalizeEmail,
+  normalizePhoneDigits,
+  normalizePhoneE164,
+  parseResponse,
+  parseRetryAfter,
+  readRateLimitHeaders,
+  sha256Hex,
+  throwForStatus,
+} from '../../connectors/kit';
+import { z } from 'zod';
+import { startWebhookReceiver } from '../fakes/webhook-receiver';
+
+describe('rate-limit headers', () => {
+  test('Retry-After as seconds or HTTP date', () => {
+    expect(parseRetryAfter('2')).toBe(2000);
+    expect(parseRetryAfter('0.5')).toBe(500);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(10_000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT', Date.parse('Wed, 21 Oct 2015 07:29:00 GMT'))).toBe(0);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
+  });
+
+  test('X-RateLimit, IETF RateLimit and HubSpot families', () => {
+    expect(readRateLimitHeaders(new Headers({ 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '7', 'x-ratelimit-reset': '3' }))).toEqual({ limit: 100, remaining: 7, resetMs: 3000 });
+    expect(readRateLimitHeaders(new Headers({ 'ratelimit-remaining': '0', 'ratelimit-reset': '2000000000' }), 1_999_999_990_000)).toEqual({ remaining: 0, resetMs: 10_000 });
+    expect(readRateLimitHeaders(new Headers({ 'x-hubspot-ratelimit-max': '190', 'x-hubspot-ratelimit-remaining': '1', 'x-hubspot-ratelimit-interval-milliseconds': '10000' }))).toEqual({ limit: 190, remaining: 1, resetMs: 10_000 });
+    expect(readRateLimitHeaders(new Headers({ 'retry-after': '4' }))).toEqual({ retryAfterMs: 4000, resetMs: 4000 });
+  });
+});
+
+describe('HTTP failures', () => {
+  test('status classes', () => {
+    expect([200, 401, 403, 404, 400, 422, 429, 500, 503, 408].map(failureForStatus)).toEqual([
+      undefined, 'auth', 'auth', 'config', 'permanent', 'permanent', 'rate_limited', 'transient', 'transient', 'transient',
+    ]);
+  });
+
+  test('throwForStatus carries the vendor message, status and Retry-After', () => {
+    const error = (() => {
+      try {
+        throwForStatus('acme', { status: 429, headers: new Headers({ 'retry-after': '3' }), body: { message: 'You have reached your ten secondly limit' } }, 'upsert contacts');
+      } catch (e) {
+        return e as ConnectorError;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error).toMatchObject({ failure: 'rate_limited', retryAfterMs: 3000, httpStatus: 429, retryable: true });
+    expect(error!.toLine()).toContain('destination acme: upsert contacts: HTTP 429 — You have reached your ten secondly limit');
+  });
+
+  test('an unexpected response shape is a transient ConnectorError naming the path', () => {
+    expect(() => parseResponse('acme', z.object({ results: z.array(z.object({ id: z.string() })) }), { status: 200, headers: new Headers(), body: { results: [{ id: 1 }] } }, 'upsert')).toThrow(/results\.0\.id/);
+  });
+
+  test('ctx.http: JSON round trip, and connection refused / timeout become transient ConnectorErrors', async () => {
+    const receiver = await startWebhookReceiver({ latencyMs: 300 });
+    try {
+      const ctx = createConnectorContext('acme', { baseUrl: receiver.url.replace('/hook', '') }, { timeoutMs: 5000 });
+      const response = await ctx.http({ method: 'POST', path: '/hook', body: { object: 'x', op: 'upsert', rows: [] } });
+      expect(response.status).toBe(200);
+      const slow = createConnectorContext('acme', { baseUrl: receiver.url }, { timeoutMs: 50 });
+      await expect(slow.http({ method: 'POST', path: '', body: {} })).rejects.toMatchObject({ failure: 'transient', message: expect.stringContaining('timed out') });
+    } finally {
+      await receiver.close();
+    }
+    const refused = createConnectorContext('acme', { baseUrl: 'http://127.0.0.1:9' }, { timeoutMs: 2000 });
+    await expect(refused.http({ method: 'GET', path: '/' })).rejects.toMatchObject({ failure: 'transient' });
+  });
+
+  test('cancellation aborts a request in flight', async () => {
+    const receiver = await startWebhookReceiver({ latencyMs: 2000 });
+    try {
+      const controller = new AbortController();
+      const ctx = createConnectorContext('acme', { baseUrl: receiver.url }, { signal: controller.signal });
+      const pending = ctx.http({ method: 'POST', path: '', body: {} });
+      setTimeout(() => controller.abort(new Error('stop')), 20);
+      await expect(pending).rejects.toMatchObject({ message: expect.stringContaining('cancelled') });
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+describe('identifiers (destinations.md §0)', () => {
+  test('emails', () => {
+    expect(normalizeEmail('  Ann.Lee@Example.COM ')).toBe('ann.lee@example.com');
+    expect(normalizeEmail('ann lee@example.com')).toBeNull();
+    expect(normalizeEmail('ann lee@example.com', { removeInnerWhitespace: true })).toBe('annlee@example.com');
+    expect(normalizeEmail('A.n.n+promo@gmail.com', { canonicalGmail: true })).toBe('ann@gmail.com');
+    expect(normalizeEmail('not-an-email')).toBeNull();
+    expect(hashEmail(' Ann@Example.com')).toBe(sha256Hex('ann@example.com'));
+    expect(hashEmail(sha256Hex('x@y.z'))).toBe(sha256Hex('x@y.z'));
+    expect(mailchimpSubscriberHash('Ann@Example.com ')).toBe(require('node:crypto').createHash('md5').update('ann@example.com').digest('hex'));
+  });
+
+  test('phones: Google E.164 vs Meta digits', () => {
+    expect(normalizePhoneE164('+44 20 7946 0958')).toBe('+442079460958');
+    expect(normalizePhoneE164('020 7946 0958', '44')).toBe('+442079460958');
+    expect(normalizePhoneE164('0044 20 7946 0958')).toBe('+442079460958');
+    expect(normalizePhoneE164('7946 0958')).toBeNull();
+    expect(normalizePhoneE164('+1 2')).toBeNull();
+    expect(normalizePhoneDigits('+1 (650) 555-1212')).toBe('16505551212');
+    expect(hashPhone('+1 (650) 555-1212', 'e164')).toBe(sha256Hex('+16505551212'));
+    expect(hashPhone('+1 (650) 555-1212', 'digits')).toBe(sha256Hex('16505551212'));
+  });
+});
