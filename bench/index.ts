@@ -7,8 +7,9 @@ import { formatTable, writeResult, type BenchCase, type Scale } from './harness'
 import { modelsCase } from './cases/models';
 import { identityCase } from './cases/identity';
 import { syncCase } from './cases/sync';
+import { apiCase } from './cases/api';
 
-const cases: BenchCase[] = [modelsCase, identityCase, syncCase];
+const cases: BenchCase[] = [modelsCase, identityCase, syncCase, apiCase];
 
 async function main(argv: string[]): Promise<number> {
   const scaleIndex = argv.indexOf('--scale');

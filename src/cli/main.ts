@@ -13,6 +13,8 @@ import { initCommand } from './init-command';
 import { createOutput, type Output } from './output';
 import type { GlobalOptions } from './project-context';
 import { runCommand } from './run-command';
+import { serveCommand } from './serve-command';
+import { keysCreateCommand, keysListCommand, keysRevokeCommand, keysRotateSecretsCommand } from './keys-command';
 import { syncPlanCommand, syncRejectedCommand, syncRunCommand, syncRunsCommand } from './sync-command';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -140,6 +142,49 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .argument('<name>', 'sync name')
     .option('-n, --limit <n>', 'rows to show', parsePositiveInt, 100)
     .action(async (name: string, options: { limit: number }, command: Command) => setExit(await syncRejectedCommand(globals(command), name, options, out)));
+
+  const serveOptions = (command: Command, defaults: { work: boolean }) =>
+    command
+      .option('--concurrency <n>', 'jobs (different syncs) run at once by this process', parsePositiveInt, 4)
+      .option('--control <url>', 'control DB URL (default: control.url in cdp.yml, or CDP_CONTROL_URL)')
+      .option('--tick-ms <n>', 'how often schedules are checked', parsePositiveInt)
+      .option('--heartbeat-ms <n>', 'worker heartbeat interval', parsePositiveInt)
+      .option('--dead-after-ms <n>', 'a worker silent this long is dead and its job is taken over', parsePositiveInt)
+      .option(defaults.work ? '--no-work' : '--work', defaults.work ? 'serve the API and fire schedules, but leave jobs to workers' : 'also run jobs');
+  serveOptions(
+    program
+      .command('serve')
+      .description('REST API (OpenAPI at /openapi.json) + scheduler + jobs; SIGTERM shuts down gracefully')
+      .option('--host <host>', 'listen address', '127.0.0.1')
+      .option('--port <port>', 'listen port', parsePositiveInt, 3000)
+      .option('--log-requests', 'one log line per request', false),
+    { work: true },
+  ).action(async (options: { host: string; port: number; concurrency: number; work: boolean; control?: string; tickMs?: number; heartbeatMs?: number; deadAfterMs?: number; logRequests: boolean }, command: Command) =>
+    setExit(await serveCommand(globals(command), { ...options, work: options.work !== false }, out, 'serve')),
+  );
+  serveOptions(program.command('worker').description('scheduler + jobs without HTTP; many workers share a PostgreSQL control DB'), { work: true }).action(
+    async (options: { concurrency: number; work: boolean; control?: string; tickMs?: number; heartbeatMs?: number; deadAfterMs?: number }, command: Command) =>
+      setExit(await serveCommand(globals(command), { ...options, host: '', port: 0, work: options.work !== false }, out, 'worker')),
+  );
+
+  const keys = program.command('keys').description('API tokens and the encryption key of stored secrets');
+  keys
+    .command('create')
+    .description('create an API token (printed once)')
+    .requiredOption('--name <name>', 'who or what uses it')
+    .addOption(new Option('--scope <scope>', 'read < write < admin').choices(['read', 'write', 'admin']).default('read'))
+    .action(async (options: { name: string; scope: 'read' | 'write' | 'admin' }, command: Command) => setExit(await keysCreateCommand(globals(command), options, out)));
+  keys.command('list').description('API tokens (never their secrets)').action(async (_o: unknown, command: Command) => setExit(await keysListCommand(globals(command), out)));
+  keys
+    .command('revoke')
+    .description('revoke a token by id or name')
+    .argument('<id-or-name>')
+    .action(async (idOrName: string, _o: unknown, command: Command) => setExit(await keysRevokeCommand(globals(command), idOrName, out)));
+  keys
+    .command('rotate-secrets')
+    .description('re-encrypt stored destination secrets from the old key to CDP_SECRET_KEY')
+    .requiredOption('--old-key-env <name>', 'environment variable holding the old key')
+    .action(async (options: { oldKeyEnv: string }, command: Command) => setExit(await keysRotateSecretsCommand(globals(command), options, out)));
 
   return program;
 }

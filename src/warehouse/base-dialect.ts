@@ -66,6 +66,11 @@ export abstract class BaseDialect implements Dialect {
     return `hashtextextended(CAST(ROW(${expressions.join(', ')}, NULL) AS TEXT), 0)`;
   }
 
+  /** PostgreSQL's spelling: 'x' || hex → BIT(32) → BIGINT reads the 8 hex digits unsigned. */
+  hashBucket(expressions: string[], buckets: number): string {
+    return `MOD(CAST(CAST('x' || substr(${this.hash(expressions)}, 1, 8) AS BIT(32)) AS BIGINT), ${Math.trunc(buckets)})`;
+  }
+
   dateAdd(unit: DateUnit, amount: number | string, expression: string): string {
     return `(${expression} + (${amount}) * INTERVAL '1 ${unit}')`;
   }
@@ -100,6 +105,15 @@ export abstract class BaseDialect implements Dialect {
 
   regexMatches(expression: string, pattern: string): string {
     return `(${expression} ~ ${this.literal(pattern)})`;
+  }
+
+  /** strpos, not LIKE: a user's % or _ stays literal, and LIKE's escape rules differ by warehouse. */
+  containsText(expression: string, text: string): string {
+    return `(strpos(${expression}, ${this.literal(text)}) > 0)`;
+  }
+
+  startsWithText(expression: string, prefix: string): string {
+    return `starts_with(${expression}, ${this.literal(prefix)})`;
   }
 
   distinctStringAgg(expression: string, separator: string): string {

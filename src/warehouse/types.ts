@@ -110,6 +110,12 @@ export interface Dialect {
    * warehouses or engine versions — never store it outside the warehouse that made it.
    */
   rowHash64(expressions: string[]): string;
+  /**
+   * A deterministic bucket in [0, buckets): the first 32 bits of `hash(expressions)` (the
+   * hex MD5) as an unsigned integer, modulo `buckets`. The same on every warehouse, so a
+   * split or holdout puts a person in the same group wherever it is computed.
+   */
+  hashBucket(expressions: string[], buckets: number): string;
   /** `expression` shifted by `amount` units (amount may be negative). */
   dateAdd(unit: DateUnit, amount: number | string, expression: string): string;
   /** Whole `unit`s from `start` to `end` (end − start), as an integer. */
@@ -127,6 +133,10 @@ export interface Dialect {
   regexReplace(expression: string, pattern: string, replacement: string): string;
   /** TRUE when `pattern` matches somewhere in `expression` (anchor with ^…$ for a full match). */
   regexMatches(expression: string, pattern: string): string;
+  /** TRUE when `text` (a literal) occurs in `expression`; case-sensitive, no wildcards. */
+  containsText(expression: string, text: string): string;
+  /** TRUE when `expression` starts with `prefix` (a literal); case-sensitive, no wildcards. */
+  startsWithText(expression: string, prefix: string): string;
   /** Aggregate: the distinct non-null values as text, sorted, joined by `separator`. */
   distinctStringAgg(expression: string, separator: string): string;
 

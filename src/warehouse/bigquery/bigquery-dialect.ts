@@ -100,6 +100,11 @@ export class BigqueryDialect extends BaseDialect {
     return `TO_HEX(MD5(${text}))`;
   }
 
+  /** GoogleSQL casts '0x…' text to INT64. */
+  override hashBucket(expressions: string[], buckets: number): string {
+    return `MOD(CAST(CONCAT('0x', SUBSTR(${this.hash(expressions)}, 1, 8)) AS INT64), ${Math.trunc(buckets)})`;
+  }
+
   /** FARM_FINGERPRINT of the JSON of an array of the values: NULL stays null, '' stays "". */
   override rowHash64(expressions: string[]): string {
     return `FARM_FINGERPRINT(TO_JSON_STRING([${expressions.map((e) => `TO_JSON_STRING(${e})`).join(', ')}]))`;

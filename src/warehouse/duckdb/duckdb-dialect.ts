@@ -27,6 +27,11 @@ export class DuckdbDialect extends BaseDialect {
     return `CAST(hash(${expressions.join(', ')}) >> 1 AS BIGINT)`;
   }
 
+  /** DuckDB casts '0x…' text to an integer; BIT(32) casts differ from PostgreSQL's. */
+  override hashBucket(expressions: string[], buckets: number): string {
+    return `MOD(CAST('0x' || substr(${this.hash(expressions)}, 1, 8) AS BIGINT), ${Math.trunc(buckets)})`;
+  }
+
   /**
    * Whole units elapsed, truncated toward zero. DuckDB's `date_sub` counts complete units
    * (what PostgreSQL's age/epoch arithmetic gives); `date_diff` would count boundaries crossed.

@@ -76,6 +76,11 @@ export class SnowflakeDialect extends BaseDialect {
     return `MD5(${parts.join(` || '|' || `)})`;
   }
 
+  /** TO_NUMBER with a hex format model reads the 8 hex digits unsigned. */
+  override hashBucket(expressions: string[], buckets: number): string {
+    return `MOD(TO_NUMBER(SUBSTR(${this.hash(expressions)}, 1, 8), 'XXXXXXXX'), ${Math.trunc(buckets)})`;
+  }
+
   /** Snowflake's HASH is a signed 64-bit hash of all its arguments, NULL-aware. */
   override rowHash64(expressions: string[]): string {
     return `HASH(${expressions.join(', ')})`;
@@ -112,6 +117,14 @@ export class SnowflakeDialect extends BaseDialect {
   /** REGEXP_LIKE matches the whole string; REGEXP_INSTR finds a match anywhere, as the contract says. */
   override regexMatches(expression: string, pattern: string): string {
     return `(REGEXP_INSTR(${expression}, ${this.literal(pattern)}) > 0)`;
+  }
+
+  override containsText(expression: string, text: string): string {
+    return `CONTAINS(${expression}, ${this.literal(text)})`;
+  }
+
+  override startsWithText(expression: string, prefix: string): string {
+    return `STARTSWITH(${expression}, ${this.literal(prefix)})`;
   }
 
   override distinctStringAgg(expression: string, separator: string): string {

@@ -1,0 +1,174 @@
+/**
+ * Turns schedules into jobs. Every schedule is a row in `cdp_schedules` with its next fire
+ * time; each process ticks (default every second, so six-field cron with seconds works),
+ * and a due fire is claimed with a compare-and-set on `next_fire_at`: whichever process moves
+ * it first enqueues the job, so each fire happens once across the fleet, whatever the number
+ * of workers or the skew between their ticks. Next fire times are in the table for anyone
+ * to see (API, `cdp worker` logs).
+ *
+ * Missed runs: a fire found more than `missedGraceMs` late (every process was down) runs once
+ * as a catch-up (`run_once`) or is skipped (`skip`); either way the series continues from now,
+ * never as a burst of old fires. `after:` schedules have no time: the process that finished
+ * the work they wait for enqueues them (`onSucceeded`), again exactly once.
+ *
+ * Sync schedules follow the sync definitions (files and API) and are reconciled on start and
+ * every `reconcileMs`; `models` and `segments` schedules are set through the API.
+ */
+import { z } from 'zod';
+import type { ControlDb } from '../control';
+import { messageOf } from '../errors';
+import type { JobKind, JobRequest } from './job-records';
+import type { Logger } from './logger';
+import { describeSpec, nextFire, scheduleSpecSchema, type ScheduleSpec } from './schedule-spec';
+
+export interface ScheduleEntry {
+  /** `sync:<name>`, `models` or `segments`. */
+  key: string;
+  spec: ScheduleSpec;
+}
+
+export interface ScheduleView {
+  key: string;
+  kind: JobKind;
+  target: string;
+  origin: 'sync' | 'api';
+  spec: ScheduleSpec;
+  description: string;
+  next_fire_at: string | null;
+  last_fire_at: string | null;
+}
+
+const storedSpecSchema = z.object({ origin: z.enum(['sync', 'api']), spec: scheduleSpecSchema });
+const rowSchema = z.object({ key: z.string(), spec: z.string(), next_fire_at: z.coerce.date().nullable(), last_fire_at: z.coerce.date().nullable() });
+
+export function jobOfKey(key: string): { kind: JobKind; target: string } {
+  if (key.startsWith('sync:')) return { kind: 'sync', target: key.slice('sync:'.length) };
+  return { kind: key === 'segments' ? 'segments' : 'models', target: 'all' };
+}
+
+export interface SchedulerOptions {
+  tickMs?: number;
+  missedGraceMs?: number;
+  log: Logger;
+}
+
+export class Scheduler {
+  private timer?: NodeJS.Timeout;
+  private ticking?: Promise<void>;
+
+  constructor(
+    private readonly db: ControlDb,
+    private readonly project: string,
+    private readonly enqueue: (request: JobRequest) => Promise<string>,
+    private readonly options: SchedulerOptions,
+  ) {}
+
+  /** Makes `sync:*` rows match the sync definitions; a changed spec starts a fresh series. */
+  async reconcile(syncSchedules: ScheduleEntry[]): Promise<void> {
+    const now = new Date();
+    const rows = await this.rows();
+    const wanted = new Map(syncSchedules.map((e) => [e.key, e]));
+    for (const row of rows) {
+      if (!row.key.startsWith('sync:')) continue;
+      if (!wanted.has(row.key)) await this.db.knex('cdp_schedules').where({ project: this.project, key: row.key, spec: row.spec }).delete();
+    }
+    for (const entry of syncSchedules) await this.put(entry, 'sync', now, rows);
+  }
+
+  /** Sets a `models` / `segments` schedule (API). */
+  async set(entry: ScheduleEntry): Promise<ScheduleView> {
+    await this.put(entry, 'api', new Date(), await this.rows());
+    return (await this.list()).find((s) => s.key === entry.key)!;
+  }
+
+  async remove(key: string): Promise<boolean> {
+    return (await this.db.knex('cdp_schedules').where({ project: this.project, key }).delete()) > 0;
+  }
+
+  private async put(entry: ScheduleEntry, origin: 'sync' | 'api', now: Date, rows: z.infer<typeof rowSchema>[]): Promise<void> {
+    const spec = JSON.stringify({ origin, spec: entry.spec });
+    const existing = rows.find((r) => r.key === entry.key);
+    if (existing?.spec === spec) return;
+    const next = nextFire(entry.spec, now);
+    if (existing) {
+      // Compare-and-set on the old spec: with several workers reconciling, one update wins and the rest see it done.
+      await this.db.knex('cdp_schedules').where({ project: this.project, key: entry.key, spec: existing.spec }).update({ spec, next_fire_at: next, updated_at: now });
+    } else {
+      await this.db.knex('cdp_schedules').insert({ project: this.project, key: entry.key, spec, next_fire_at: next, updated_at: now }).onConflict(['project', 'key']).ignore();
+    }
+  }
+
+  private async rows(): Promise<z.infer<typeof rowSchema>[]> {
+    return z.array(rowSchema).parse(await this.db.knex('cdp_schedules').where({ project: this.project }).select('key', 'spec', 'next_fire_at', 'last_fire_at'));
+  }
+
+  async list(): Promise<ScheduleView[]> {
+    return (await this.rows())
+      .map((row) => {
+        const stored = storedSpecSchema.parse(JSON.parse(row.spec));
+        return {
+          key: row.key,
+          ...jobOfKey(row.key),
+          origin: stored.origin,
+          spec: stored.spec,
+          description: describeSpec(stored.spec),
+          next_fire_at: row.next_fire_at?.toISOString() ?? null,
+          last_fire_at: row.last_fire_at?.toISOString() ?? null,
+        };
+      })
+      .sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  /** Claims and enqueues every due fire. Returns the ids of the jobs this process enqueued. */
+  async tick(now = new Date()): Promise<string[]> {
+    const due = z.array(rowSchema).parse(await this.db.knex('cdp_schedules').where({ project: this.project }).andWhere('next_fire_at', '<=', now).select('key', 'spec', 'next_fire_at', 'last_fire_at'));
+    const enqueued: string[] = [];
+    for (const row of due) {
+      const fireAt = row.next_fire_at!;
+      const { spec } = storedSpecSchema.parse(JSON.parse(row.spec));
+      const next = nextFire(spec, now, fireAt);
+      const claimed = await this.db.knex('cdp_schedules').where({ project: this.project, key: row.key, next_fire_at: fireAt }).update({ next_fire_at: next, last_fire_at: fireAt });
+      if (claimed !== 1) continue; // another process took this fire
+      const late = now.getTime() - fireAt.getTime() > (this.options.missedGraceMs ?? 60_000);
+      const missedPolicy = spec.kind === 'cron' || spec.kind === 'interval' ? spec.missed : 'run_once';
+      if (late && missedPolicy === 'skip') {
+        this.options.log.info('missed fire skipped', { schedule: row.key, fire_at: fireAt.toISOString() });
+        continue;
+      }
+      const trigger = late ? 'missed' : spec.kind === 'interval' ? 'interval' : 'cron';
+      enqueued.push(await this.enqueue({ ...jobOfKey(row.key), trigger, fireAt }));
+    }
+    return enqueued;
+  }
+
+  /** Enqueues the `after:` schedules waiting for any of these (run by the process that did the work). */
+  async onSucceeded(tokens: string[]): Promise<string[]> {
+    const enqueued: string[] = [];
+    for (const schedule of await this.list()) {
+      if (schedule.spec.kind !== 'after') continue;
+      if (!schedule.spec.after.some((name) => tokens.includes(name))) continue;
+      if (tokens.includes(schedule.key)) continue; // never chain a schedule onto itself
+      enqueued.push(await this.enqueue({ ...jobOfKey(schedule.key), trigger: 'after', fireAt: new Date() }));
+    }
+    return enqueued;
+  }
+
+  start(): void {
+    const tickMs = this.options.tickMs ?? 1000;
+    const loop = () => {
+      this.ticking = this.tick()
+        .then(() => undefined)
+        .catch((error: unknown) => this.options.log.error('scheduler tick failed', { error: messageOf(error) }))
+        .finally(() => {
+          if (this.timer) this.timer = setTimeout(loop, tickMs);
+        });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.ticking;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The REST API on a real DuckDB warehouse and SQLite control DB (in-process queue): auth by
+ * scope (401/403), 400 with field paths, the OpenAPI document validated by swagger-parser,
+ * destinations with write-only encrypted secrets, sync trigger through the job queue to a
+ * webhook receiver, profile lookup, models, metrics, audit — and no secret in any response
+ * or log line.
+ */
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { HOOK_SECRET, openServerFixture, SECRET_KEY, type ServerFixture } from './server-fixture';
+
+const API_SECRET = 'hubspot-token-NEVER-SHOWN-abcdef0123456789';
+
+describe('REST API', () => {
+  let fx: ServerFixture;
+  const bodies: string[] = [];
+  interface Answer {
+    statusCode: number;
+    body: string;
+    headers: Record<string, string>;
+    json(): unknown;
+  }
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, token?: string, payload?: unknown): Promise<Answer> => {
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${fx.serve.url}${url}`, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
+    const body = await response.text();
+    bodies.push(body);
+    return { statusCode: response.status, body, headers: Object.fromEntries(response.headers.entries()), json: () => JSON.parse(body) as unknown };
+  };
+
+  beforeAll(async () => {
+    fx = await openServerFixture({ people: 40, listen: true });
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  test('missing, malformed, unknown or too weak tokens are refused', async () => {
+    expect((await call('GET', '/models')).statusCode).toBe(401);
+    expect((await call('GET', '/models', 'nonsense')).statusCode).toBe(401);
+    expect((await call('GET', '/models', `cdp_${'0'.repeat(32)}_${'x'.repeat(43)}`)).statusCode).toBe(401);
+    expect((await call('GET', '/models', fx.tokens.read)).statusCode).toBe(200);
+    const forbidden = await call('POST', '/models/run', fx.tokens.read, {});
+    expect(forbidden.statusCode).toBe(403);
+    expect(forbidden.json()).toMatchObject({ error: 'forbidden' });
+    expect((await call('GET', '/audit', fx.tokens.write)).statusCode).toBe(403);
+    expect((await call('GET', '/health')).statusCode).toBe(200);
+  });
+
+  test('invalid bodies are 400 with field paths', async () => {
+    const bad = await call('PUT', '/destinations/crm', fx.tokens.write, { type: 'hubspot', config: { baseUrl: 'not a url' }, limits: { concurrency: -1 } });
+    expect(bad.statusCode).toBe(400);
+    const paths = (bad.json() as { issues: { path: string }[] }).issues.map((i) => i.path);
+    expect(paths).toContain('limits.concurrency');
+    const badConfig = await call('PUT', '/destinations/crm', fx.tokens.write, { type: 'hubspot', config: { baseUrl: 'not a url' } });
+    expect(badConfig.statusCode).toBe(400);
+    expect((badConfig.json() as { issues: { path: string }[] }).issues.map((i) => i.path).sort()).toEqual(['config.accessToken', 'config.baseUrl']);
+    const badSync = await call('PUT', '/syncs/new_sync', fx.tokens.write, { source: { model: 'contacts_clean' }, destination: 'hook', object: 'records', mode: 'sideways', key: 'email', mapping: {} });
+    expect(badSync.statusCode).toBe(400);
+    expect((badSync.json() as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual(expect.arrayContaining(['mode', 'mapping']));
+    const badQuery = await call('GET', '/jobs?limit=0', fx.tokens.read);
+    expect(badQuery.statusCode).toBe(400);
+    expect((badQuery.json() as { issues: { path: string }[] }).issues[0]!.path).toBe('query.limit');
+  });
+
+  test('the OpenAPI document passes swagger-parser', async () => {
+    const doc = (await call('GET', '/openapi.json')).json() as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/metrics', '/models', '/profiles/lookup', '/destinations/{name}', '/syncs/{name}/trigger']));
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+  });
+
+  test('destination types expose a config schema with secrets writeOnly', async () => {
+    const types = (await call('GET', '/destination-types', fx.tokens.read)).json() as { type: string; config_schema: { properties: Record<string, { writeOnly?: boolean }> } }[];
+    const hubspot = types.find((t) => t.type === 'hubspot')!;
+    expect(hubspot.config_schema.properties.accessToken!.writeOnly).toBe(true);
+    expect(hubspot.config_schema.properties.baseUrl!.writeOnly).toBeUndefined();
+  });
+
+  test('a destination secret is write-only, encrypted at rest, kept on update, and audited redacted', async () => {
+    const created = await call('PUT', '/destinations/crm', fx.tokens.write, { type: 'hubspot', config: { accessToken: API_SECRET, baseUrl: 'http://127.0.0.1:9/hubspot' } });
+    expect(created.statusCode).toBe(200);
+    expect(created.json()).toMatchObject({ name: 'crm', origin: 'api', secrets: { accessToken: 'set' }, config: { baseUrl: 'http://127.0.0.1:9/hubspot' } });
+    const stored = (await fx.serve.runtime.control.knex('cdp_destinations').where({ name: 'crm' }).first()) as { config: string; secrets: string };
+    expect(stored.config).not.toContain(API_SECRET);
+    expect(stored.secrets).toMatch(/^v1\./);
+    expect(stored.secrets).not.toContain(API_SECRET);
+    // Update without the secret keeps it; the connector still gets it.
+    const updated = await call('PUT', '/destinations/crm', fx.tokens.write, { type: 'hubspot', config: { baseUrl: 'http://127.0.0.1:9/v2' } });
+    expect(updated.json()).toMatchObject({ secrets: { accessToken: 'set' } });
+    const loaded = (await fx.serve.runtime.destinations.loadAll()).get('crm')!;
+    expect((loaded.config as { accessToken: string }).accessToken).toBe(API_SECRET);
+    const tested = await call('POST', '/destinations/crm/test', fx.tokens.write, {});
+    expect(tested.json()).toMatchObject({ ok: false });
+    const listed = (await call('GET', '/destinations', fx.tokens.read)).json() as { name: string; origin: string; secrets: Record<string, string> }[];
+    expect(listed.map((d) => [d.name, d.origin])).toEqual([['crm', 'api'], ['hook', 'file']]);
+    expect(listed.find((d) => d.name === 'hook')!.secrets).toEqual({ signing_secret: 'set' });
+    const audit = (await call('GET', '/audit', fx.tokens.admin)).json() as { action: string; target: string; actor: string; before: unknown; after: unknown }[];
+    const entries = audit.filter((a) => a.target === 'crm');
+    expect(entries.map((a) => a.action)).toEqual(['update', 'create']);
+    expect(entries[0]!.actor).toMatch(/^writer/);
+    expect(entries[0]!.before).toMatchObject({ config: { baseUrl: 'http://127.0.0.1:9/hubspot' } });
+    expect(JSON.stringify(audit)).not.toContain(API_SECRET);
+  });
+
+  test('a triggered sync runs as a job and delivers every row; runs are listed', async () => {
+    const job = await call('POST', '/syncs/people/trigger', fx.tokens.write, {});
+    expect(job.statusCode).toBe(202);
+    const id = (job.json() as { id: string }).id;
+    let status = 'queued';
+    while (status === 'queued' || status === 'running') {
+      await new Promise((r) => setTimeout(r, 50));
+      status = ((await call('GET', `/jobs/${id}`, fx.tokens.read)).json() as { status: string }).status;
+    }
+    expect(status).toBe('success');
+    expect(fx.receiver.records.size).toBe(fx.people);
+    const runs = (await call('GET', '/syncs/people/runs', fx.tokens.read)).json() as { status: string; counts: { succeeded: number } }[];
+    expect(runs[0]).toMatchObject({ status: 'success', counts: { succeeded: fx.people } });
+    const plan = (await call('POST', '/syncs/people/plan', fx.tokens.write, {})).json() as { counts: { planned: number } };
+    expect(plan.counts.planned).toBe(0);
+    expect((await call('GET', '/syncs/people/rejected', fx.tokens.read)).json()).toEqual({ total: 0, rows: [] });
+    expect((await call('GET', '/syncs/nope', fx.tokens.read)).statusCode).toBe(404);
+  });
+
+  test('profiles are found by any identifier, normalised', async () => {
+    const byEmail = await call('GET', '/profiles/lookup?type=email&value=%20Person7@EXAMPLE.com', fx.tokens.read);
+    expect(byEmail.statusCode).toBe(200);
+    const profile = byEmail.json() as { profile_id: string; traits: Record<string, unknown>; identifiers: { type: string; value: string }[] };
+    expect(profile.traits.first_name).toBe('Name7');
+    expect(profile.identifiers).toEqual(expect.arrayContaining([{ type: 'email', value: 'person7@example.com' }, { type: 'user_id', value: 'u7' }]));
+    const byUid = (await call('GET', '/profiles/lookup?type=user_id&value=u7', fx.tokens.read)).json() as { profile_id: string };
+    expect(byUid.profile_id).toBe(profile.profile_id);
+    expect((await call('GET', '/profiles/lookup?type=email&value=nobody@example.com', fx.tokens.read)).statusCode).toBe(404);
+  });
+
+  test('models are listed and a build is a job; metrics speak Prometheus', async () => {
+    const job = (await call('POST', '/models/run', fx.tokens.write, {})).json() as { id: string };
+    let model: { last_run: { status: string } | null } = { last_run: null };
+    for (let i = 0; i < 200 && !model.last_run; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      model = (await call('GET', '/models/contacts_clean', fx.tokens.read)).json() as typeof model;
+    }
+    expect(model.last_run).toMatchObject({ status: 'success' });
+    expect(job.id).toBeTruthy();
+    const metrics = await call('GET', '/metrics', fx.tokens.read);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.body).toMatch(/cdp_http_requests_total\{method="GET",route="\/models",status="200"\} \d+/);
+    expect(metrics.body).toMatch(/cdp_jobs\{kind="sync",status="success"\} 1/);
+  });
+
+  test('no secret appears in any response or log line', () => {
+    const everything = [...bodies, ...fx.logLines].join('\n');
+    for (const secret of [API_SECRET, HOOK_SECRET, SECRET_KEY]) expect(everything).not.toContain(secret);
+    expect(fx.logLines.length).toBeGreaterThan(10);
+  });
+});
