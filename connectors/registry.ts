@@ -4,13 +4,19 @@
  * config against the definition's own zod schema before building a context.
  */
 import type { DestinationDefinition } from './kit';
+import braze from './braze';
+import customerio from './customerio';
 import file from './file';
 import hubspot from './hubspot';
+import mailchimp from './mailchimp';
 import webhook from './webhook';
 
 export const destinationRegistry: Readonly<Record<string, DestinationDefinition>> = {
+  braze,
+  customerio,
   file,
   hubspot,
+  mailchimp,
   webhook,
 };
 
