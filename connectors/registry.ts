@@ -8,7 +8,10 @@ import braze from './braze';
 import customerio from './customerio';
 import file from './file';
 import hubspot from './hubspot';
+import iterable from './iterable';
+import klaviyo from './klaviyo';
 import mailchimp from './mailchimp';
+import sendgrid from './sendgrid';
 import webhook from './webhook';
 
 export const destinationRegistry: Readonly<Record<string, DestinationDefinition>> = {
@@ -16,7 +19,10 @@ export const destinationRegistry: Readonly<Record<string, DestinationDefinition>
   customerio,
   file,
   hubspot,
+  iterable,
+  klaviyo,
   mailchimp,
+  sendgrid,
   webhook,
 };
 

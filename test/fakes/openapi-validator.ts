@@ -9,6 +9,14 @@
  * properties, required, additionalProperties, items, enum, const, oneOf/anyOf/allOf,
  * $ref, pattern, min/max length/items/value, integer formats, date-time and uuid).
  *
+ * Also reads Swagger 2.0 documents (Iterable): `in: body` parameters, parameters typed
+ * inline (no `schema`), and response `schema`; JSON media types other than
+ * application/json (Klaviyo's `application/vnd.api+json`, whose Content-Type is then
+ * required); and, when the caller passes the request headers, required `in: header`
+ * parameters (Klaviyo's `revision`). Callers that pass no headers (HubSpot) are checked as
+ * before. `ValidatorOptions.freeFormObjects` names body locations a spec documents as a
+ * free-form map but types with one example property (SendGrid's `custom_fields`).
+ *
  * Invariants: loading never silently degrades — a missing or unreadable spec throws, so
  * a test can never pass with validation switched off; request bodies are checked strictly
  * (a property the schema does not name is an error: HubSpot's JSON binding refuses
@@ -46,6 +54,17 @@ export interface RequestToValidate {
   contentType?: string;
   /** Raw body text ('' when none). */
   rawBody: string;
+  /** Lower-cased request headers; when given, required `in: header` parameters are checked. */
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+export interface ValidatorOptions {
+  /**
+   * Body locations (validation paths such as `body.contacts[3].custom_fields`) that are
+   * free-form maps although the spec lists properties without `additionalProperties`:
+   * unknown keys there are allowed (their values are still checked when named).
+   */
+  freeFormObjects?: RegExp[];
 }
 
 export interface RequestValidation {
@@ -70,8 +89,10 @@ const MAX_ERRORS = 20;
 
 export class OpenApiValidator {
   private readonly routes: Route[] = [];
+  private readonly options: ValidatorOptions;
 
-  private constructor(documents: LoadedDocument[]) {
+  private constructor(documents: LoadedDocument[], options: ValidatorOptions = {}) {
+    this.options = options;
     for (const document of documents) {
       const paths = asObject(document.doc.paths);
       for (const [template, item] of Object.entries(paths)) {
@@ -106,16 +127,16 @@ export class OpenApiValidator {
   }
 
   /** Loads every `*.json` OpenAPI document of a folder; throws when the folder is missing or empty. */
-  static fromDirectory(dir: string): OpenApiValidator {
+  static fromDirectory(dir: string, options: ValidatorOptions = {}): OpenApiValidator {
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
       throw new Error(`OpenAPI specs not found at ${dir}: the fake validates every request against them and will not run without them (CI keeps ../shared beside the clone)`);
     }
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
     if (files.length === 0) throw new Error(`no OpenAPI *.json files in ${dir}`);
-    return OpenApiValidator.fromFiles(files.map((f) => path.join(dir, f)));
+    return OpenApiValidator.fromFiles(files.map((f) => path.join(dir, f)), options);
   }
 
-  static fromFiles(files: string[]): OpenApiValidator {
+  static fromFiles(files: string[], options: ValidatorOptions = {}): OpenApiValidator {
     const documents = files.map((file) => {
       const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as Json;
       if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || typeof doc.paths !== 'object') {
@@ -123,7 +144,7 @@ export class OpenApiValidator {
       }
       return { file, doc };
     });
-    return new OpenApiValidator(documents);
+    return new OpenApiValidator(documents, options);
   }
 
   /** The operation a request addresses, or undefined when no spec documents it. */
@@ -154,13 +175,24 @@ export class OpenApiValidator {
     const match = this.match(request.method, request.pathname);
     if (!match) return { errors: [`no operation ${request.method} ${request.pathname} in the OpenAPI specs`] };
     const errors: string[] = [];
-    const ctx: ValidationContext = { document: match.document, strict: true, errors };
+    const ctx: ValidationContext = { document: match.document, strict: true, errors, freeFormObjects: this.options.freeFormObjects };
+    let swaggerBody: SchemaObject | undefined;
 
     for (const parameterRef of asArray(match.operation.parameters)) {
       const parameter = resolve(match.document, parameterRef);
       const name = String(parameter.name);
-      const schema = asObject(parameter.schema ?? {});
-      if (parameter.in === 'path') {
+      // Swagger 2.0 types a non-body parameter inline (type/format/enum on the parameter).
+      const schema = parameter.schema !== undefined ? asObject(parameter.schema) : parameter.type !== undefined ? inlineParameterSchema(parameter) : {};
+      if (parameter.in === 'body') {
+        swaggerBody = parameter;
+      } else if (parameter.in === 'header') {
+        if (request.headers === undefined) continue;
+        const raw = request.headers[name.toLowerCase()];
+        const value = Array.isArray(raw) ? raw[0] : raw;
+        if (value === undefined) {
+          if (parameter.required === true) errors.push(`header ${name} is required`);
+        } else validateValue(schema, coerceParameter(ctx, schema, value), ctx, `header.${name}`);
+      } else if (parameter.in === 'path') {
         const value = match.pathParams[name];
         if (value === undefined) errors.push(`path parameter ${name} is missing`);
         else validateValue(schema, coerceParameter(ctx, schema, value), ctx, `path.${name}`);
@@ -192,14 +224,26 @@ export class OpenApiValidator {
     }
     if (requestBody) {
       const content = asObject(requestBody.content ?? {});
-      const jsonMedia = content['application/json'] ?? content['*/*'];
+      // application/json first; else another JSON media type (JSON:API's application/vnd.api+json).
+      const vendorJson = Object.keys(content).find((type) => type !== 'application/json' && /[/+]json$/.test(type));
+      const jsonMedia = content['application/json'] ?? (vendorJson !== undefined ? content[vendorJson] : undefined) ?? content['*/*'];
       if (body === undefined && request.rawBody.trim() === '') {
         if (requestBody.required === true) errors.push('a JSON request body is required');
       } else if (jsonMedia !== undefined) {
-        if (request.contentType !== undefined && !request.contentType.includes('json')) {
+        if (content['application/json'] === undefined && vendorJson !== undefined) {
+          // A vendor media type is what the API accepts; plain application/json is refused (Klaviyo answers 415).
+          if (request.contentType === undefined || !request.contentType.toLowerCase().startsWith(vendorJson)) errors.push(`content-type must be ${vendorJson}, got ${request.contentType ?? 'none'}`);
+        } else if (request.contentType !== undefined && !request.contentType.includes('json')) {
           errors.push(`content-type must be application/json, got ${request.contentType}`);
         }
         if (body !== undefined) validateValue(asObject(asObject(jsonMedia).schema ?? {}), body as Json, ctx, 'body');
+      }
+    } else if (swaggerBody) {
+      if (body === undefined && request.rawBody.trim() === '') {
+        if (swaggerBody.required === true) errors.push('a JSON request body is required');
+      } else {
+        if (request.contentType !== undefined && !request.contentType.includes('json')) errors.push(`content-type must be application/json, got ${request.contentType}`);
+        if (body !== undefined) validateValue(asObject(swaggerBody.schema ?? {}), body as Json, ctx, 'body');
       }
     }
     return { match, body, errors: errors.slice(0, MAX_ERRORS) };
@@ -212,7 +256,9 @@ export class OpenApiValidator {
     if (declared === undefined) return [`status ${status} is not documented for ${match.method} ${match.template}`];
     const response = resolve(match.document, declared);
     const content = asObject(response.content ?? {});
-    const media = content['application/json'] ?? content['*/*'];
+    const vendorJson = Object.keys(content).find((type) => /[/+]json$/.test(type));
+    // Swagger 2.0 puts the schema on the response itself.
+    const media = content['application/json'] ?? (vendorJson !== undefined ? content[vendorJson] : undefined) ?? content['*/*'] ?? (response.schema !== undefined ? { schema: response.schema } : undefined);
     if (media === undefined || asObject(media).schema === undefined) {
       return body === undefined ? [] : [`${match.method} ${match.template} ${status} documents no body, but one was sent`];
     }
@@ -227,6 +273,15 @@ interface ValidationContext {
   /** Unknown object properties are errors (requests) or allowed (responses). */
   strict: boolean;
   errors: string[];
+  /** Locations where unknown properties are allowed although strict (ValidatorOptions.freeFormObjects). */
+  freeFormObjects?: RegExp[];
+}
+
+/** A Swagger 2.0 non-body parameter carries its schema keywords itself. */
+function inlineParameterSchema(parameter: SchemaObject): SchemaObject {
+  const schema: SchemaObject = {};
+  for (const key of ['type', 'format', 'enum', 'items', 'pattern', 'minimum', 'maximum', 'minLength', 'maxLength']) if (parameter[key] !== undefined) schema[key] = parameter[key]!;
+  return schema;
 }
 
 /** Query and path values arrive as text; turn them into the schema's type before checking. */
@@ -309,7 +364,7 @@ export function validateValue(schemaRef: Json, value: Json, ctx: ValidationConte
       if (name in properties) validateValue(properties[name]!, propertyValue, ctx, `${at}.${name}`);
       else if (schema.additionalProperties === false) ctx.errors.push(`${at}.${name}: not allowed`);
       else if (typeof schema.additionalProperties === 'object' && schema.additionalProperties !== null) validateValue(schema.additionalProperties, propertyValue, ctx, `${at}.${name}`);
-      else if (ctx.strict && schema.additionalProperties === undefined && schema.properties !== undefined) ctx.errors.push(`${at}.${name}: unknown property (the schema names ${Object.keys(properties).join(', ') || 'none'})`);
+      else if (ctx.strict && schema.additionalProperties === undefined && schema.properties !== undefined && !ctx.freeFormObjects?.some((re) => re.test(at))) ctx.errors.push(`${at}.${name}: unknown property (the schema names ${Object.keys(properties).join(', ') || 'none'})`);
     }
   }
 }
