@@ -8,8 +8,9 @@ import { modelsCase } from './cases/models';
 import { identityCase } from './cases/identity';
 import { syncCase } from './cases/sync';
 import { apiCase } from './cases/api';
+import { segmentsCase } from './cases/segments';
 
-const cases: BenchCase[] = [modelsCase, identityCase, syncCase, apiCase];
+const cases: BenchCase[] = [modelsCase, identityCase, syncCase, apiCase, segmentsCase];
 
 async function main(argv: string[]): Promise<number> {
   const scaleIndex = argv.indexOf('--scale');

@@ -13,6 +13,7 @@ import { printDemoHighlights } from './demo-highlights';
 import { buildAndRecord } from './run-command';
 import { runDemoSyncs } from './demo-syncs';
 import { printIdentityHighlights } from './demo-identity';
+import { printDemoSegments } from './demo-segments';
 
 export interface DemoOptions {
   people: number;
@@ -55,6 +56,7 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<nu
         if (syncs.some((s) => s.status !== 'success')) return 1;
         const identity = await printIdentityHighlights(project, warehouse, rawRows, out);
         if (!identity) return 1;
+        if (!(await printDemoSegments(project, warehouse, out))) return 1;
         out.line('');
         out.line(`Explore: the DuckDB file is ${join(project.dir, '.cdp', 'warehouse.duckdb')}; models are in ${join(project.dir, 'models')}.`);
         out.line(`Next: cdp --project-dir ${project.dir} compile --dialect postgres   # the same models for PostgreSQL`);

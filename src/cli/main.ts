@@ -13,6 +13,7 @@ import { initCommand } from './init-command';
 import { createOutput, type Output } from './output';
 import type { GlobalOptions } from './project-context';
 import { runCommand } from './run-command';
+import { segmentsListCommand, segmentsOverlapCommand, segmentsPreviewCommand, segmentsRunCommand, segmentsShowCommand, segmentsSizeCommand } from './segments-command';
 import { serveCommand } from './serve-command';
 import { keysCreateCommand, keysListCommand, keysRevokeCommand, keysRotateSecretsCommand } from './keys-command';
 import { syncPlanCommand, syncRejectedCommand, syncRunCommand, syncRunsCommand } from './sync-command';
@@ -69,7 +70,7 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
 
   program
     .command('run')
-    .description('build models in the warehouse, in dependency order')
+    .description('build models in the warehouse, in dependency order; a full run (no --select) of a project with segments/ then resolves identity and builds segments')
     .option('-s, --select <selector...>', 'name, name+, +name, tag:x', [])
     .option('-t, --threads <n>', 'models built at once (default: threads in cdp.yml)', parsePositiveInt)
     .option('--full-refresh', 'rebuild incremental models from scratch', false)
@@ -93,6 +94,42 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .description('profiles, identifiers per profile, the largest clusters, rejections by reason')
     .option('--top <n>', 'largest profiles to list', parsePositiveInt, 5)
     .action(async (options: { top: number }, command: Command) => setExit(await identityStatsCommand(globals(command), options, out)));
+
+  const segments = program.command('segments').description('audiences over profiles and accounts (segments/*.yml): list, show, size, preview, overlap, run');
+  segments
+    .command('list')
+    .description('every segment with its kind and last materialised size')
+    .action(async (_options: unknown, command: Command) => setExit(await segmentsListCommand(globals(command), out)));
+  segments
+    .command('show')
+    .description('a segment\'s definition and its compiled SQL')
+    .argument('<name>', 'segment name (its file name in segments/)')
+    .action(async (name: string, _options: unknown, command: Command) => setExit(await segmentsShowCommand(globals(command), name, out)));
+  segments
+    .command('size')
+    .description('live size, with the count after each condition group')
+    .argument('<name>', 'segment name')
+    .action(async (name: string, _options: unknown, command: Command) => setExit(await segmentsSizeCommand(globals(command), name, out)));
+  segments
+    .command('preview')
+    .description('sample members with chosen traits (personal data masked unless --unmask)')
+    .argument('<name>', 'segment name')
+    .option('--traits <columns>', 'comma-separated columns to show')
+    .option('-n, --limit <n>', 'members to show', parsePositiveInt, 10)
+    .option('--unmask', 'show personal data unmasked', false)
+    .action(async (name: string, options: { traits?: string; limit: number; unmask: boolean }, command: Command) =>
+      setExit(await segmentsPreviewCommand(globals(command), name, options, out)),
+    );
+  segments
+    .command('overlap')
+    .description('pairwise overlap of two or more segments')
+    .argument('<names...>', 'segment names')
+    .action(async (names: string[], _options: unknown, command: Command) => setExit(await segmentsOverlapCommand(globals(command), names, out)));
+  segments
+    .command('run')
+    .description('materialise segments and update their membership history (cdp run does this after models and identity)')
+    .option('-s, --select <name...>', 'only these segments', [])
+    .action(async (options: { select: string[] }, command: Command) => setExit(await segmentsRunCommand(globals(command), options, out)));
 
   program
     .command('debug')

@@ -1,6 +1,8 @@
 /**
  * `cdp run`: compile, build the selected models in the warehouse, record the run in the
- * control DB, print each model's result and a summary. Exit 1 when any model failed.
+ * control DB, print each model's result and a summary. A full run (no --select) of a project
+ * with segments/*.yml then resolves identity and materialises the segments.
+ * Exit 1 when any model, the identity run or a segment failed.
  */
 import { selectModels, type CompiledProject } from '../compiler';
 import { finishRun, recordModelResult, startRun, type ControlDb } from '../control';
@@ -8,6 +10,7 @@ import type { Project } from '../project';
 import { runModels, type ModelResult, type RunSummary } from '../runner';
 import type { Warehouse } from '../warehouse';
 import { formatCount, formatDuration, type Output } from './output';
+import { runIdentityAndSegments } from './run-identity-segments';
 import { compileForWarehouse, connectProjectWarehouse, loadProjectFromCli, openProjectControlDb, type GlobalOptions } from './project-context';
 
 export interface RunCommandOptions {
@@ -25,7 +28,11 @@ export async function runCommand(global: GlobalOptions, options: RunCommandOptio
     const control = await openProjectControlDb(project);
     try {
       const summary = await buildAndRecord({ project, compiled, warehouse, control, selected, out, ...options });
-      return summary.ok ? 0 : 1;
+      if (!summary.ok) return 1;
+      // A full run of a project with segments continues into identity and segments; a
+      // --select run builds the chosen models only.
+      if (options.select.length > 0) return 0;
+      return (await runIdentityAndSegments(project, warehouse, out, { fullRefresh: options.fullRefresh })) ? 0 : 1;
     } finally {
       await control.close();
     }

@@ -1,8 +1,9 @@
 /**
- * The scheduler's one seam to the segments module (issue 4, built alongside): materialise
- * every segment and say which succeeded. Until that module exposes a build function, a
- * segments job reports clearly that there is nothing to build.
+ * The scheduler's one seam to the segments module: materialise every segment (validated
+ * first: a broken definition builds nothing) and say which succeeded.
  */
+import { isCdpError, messageOf } from '../errors';
+import { hasSegments, loadSegmentsPlan, runSegments } from '../segments';
 import type { CdpRuntime } from './runtime';
 
 export interface SegmentsBuild {
@@ -11,6 +12,16 @@ export interface SegmentsBuild {
   message: string;
 }
 
-export async function buildSegments(_runtime: CdpRuntime, _signal: AbortSignal): Promise<SegmentsBuild> {
-  return { ok: false, segments: [], message: 'segments are not built by this version yet' };
+export async function buildSegments(runtime: CdpRuntime, _signal: AbortSignal): Promise<SegmentsBuild> {
+  if (!hasSegments(runtime.project)) return { ok: true, segments: [], message: 'the project has no segments' };
+  try {
+    const plan = await loadSegmentsPlan(runtime.project, runtime.warehouse, runtime.env);
+    const result = await runSegments(runtime.warehouse, plan);
+    const built = result.results.filter((r) => r.status === 'success').map((r) => r.segment);
+    const failed = result.results.filter((r) => r.status !== 'success');
+    const message = `${built.length} segment(s) built${failed.length ? `, ${failed.length} failed: ${failed.map((f) => `${f.segment} (${f.message ?? f.status})`).join('; ')}` : ''}`;
+    return { ok: result.ok, segments: built, message };
+  } catch (error) {
+    return { ok: false, segments: [], message: isCdpError(error) ? error.toLine() : messageOf(error) };
+  }
 }

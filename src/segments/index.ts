@@ -1,0 +1,64 @@
+/**
+ * Segments: audiences over profiles or accounts, defined in SQL or as a rule tree, compiled
+ * to SQL per dialect, sized and previewed live, materialised with membership history.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { configError } from '../errors';
+import { IDENTITY_FILE, identitySpecSchema } from '../identity';
+import { readYamlFile, type Env, type Project } from '../project';
+import { defaultSchemaOf, type TableRef, type Warehouse } from '../warehouse';
+import { listSegmentFiles, loadSegmentsConfig, loadSegmentsSetup, planSegments, type SegmentsPlan, type SetupOptions } from './load-segments';
+import { readCatalog } from './read-catalog';
+
+export { segmentRuleSchema, ruleKinds, operators, dateUnits, type Rule, type Operator, type EventCondition, type TraitCondition } from './rule-schema';
+export { segmentFileSchema, segmentsConfigSchema, eventsSourceSchema, type SegmentFile, type SegmentsConfig } from './segment-file';
+export { checkRuleTree, type RuleIssue } from './check-rules';
+export { valueKindOf, type Catalog, type ValueKind, type EventsCatalog } from './catalog';
+export { loadSegmentsSetup, planSegments, hasSegments, listSegmentFiles, SEGMENTS_DIR, SEGMENTS_CONFIG_FILE, type SegmentsPlan, type SegmentsSetup, type PlannedSegment, type SegmentSource, type SetupOptions } from './load-segments';
+export { readCatalog } from './read-catalog';
+export { membersSql, keysSql, sizeSql } from './segment-sql';
+export { describeRule } from './describe-rule';
+export { runSegments, type SegmentsRunResult, type SegmentResult, type SegmentsRunOptions } from './materialize-segments';
+export { segmentSize, previewSegment, segmentOverlap, listSegments, type SegmentSize, type SegmentOverlap, type SegmentListing, type PreviewOptions } from './inspect-segments';
+export { maskValue, isPiiColumn } from './pii-mask';
+export { segmentTables, type SegmentTables } from './segment-tables';
+
+/** Loads, introspects and validates every segment: throws the first broken definition as a one-line config error. */
+export async function loadSegmentsPlan(project: Project, warehouse: Warehouse, env: Env, options: SetupOptions = {}): Promise<SegmentsPlan> {
+  const setup = loadSegmentsSetup(project, warehouse.dialect, env, options);
+  return planSegments(setup, await readCatalog(warehouse, setup));
+}
+
+/**
+ * Where a segment's current members are (for the sync engine's `source: { segment: name }`):
+ * `seg_<name>` in segments.yml's schema, else identity.yml's, else the warehouse's default.
+ * Rows: the subject's columns (profiles.* or accounts.*, or a sql: segment's own) plus
+ * `split_group`. Needs no warehouse connection; the table exists after the first `cdp run`.
+ */
+export function segmentMembersRef(project: Project, name: string, env: Env = {}): TableRef {
+  const files = listSegmentFiles(project.dir);
+  if (!files.some((f) => f.name === name)) {
+    throw configError(`segments/${name}.yml`, `unknown segment '${name}'`, `known: ${files.map((f) => f.name).join(', ') || 'none — add segments/*.yml'}`);
+  }
+  return { schema: segmentsSchemaOf(project, env), name: `seg_${name}` };
+}
+
+/** The schema segments build into, without a warehouse connection. */
+export function segmentsSchemaOf(project: Project, env: Env = {}): string {
+  const config = loadSegmentsConfig(project.dir, env);
+  const identityFile = join(project.dir, IDENTITY_FILE);
+  const identitySchema = existsSync(identityFile) ? readYamlFile(identityFile, IDENTITY_FILE, identitySpecSchema, env).schema : undefined;
+  return config.schema ?? identitySchema ?? defaultSchemaOf(project.config.warehouse);
+}
+
+/** The segments a member (profile or account id) is in now, from the open history rows; [] before the first run. */
+export async function currentSegmentsOf(warehouse: Warehouse, project: Project, memberId: string, env: Env = {}): Promise<string[]> {
+  const d = warehouse.dialect;
+  const history: TableRef = { schema: segmentsSchemaOf(project, env), name: 'segment_membership_history' };
+  if ((await warehouse.query(d.relationKindSql(history))).length === 0) return [];
+  const rows = await warehouse.query(
+    `SELECT ${d.quoteIdent('segment')} AS segment FROM ${d.qualify(history)} WHERE ${d.quoteIdent('profile_id')} = ${d.literal(memberId)} AND ${d.quoteIdent('exited_at')} IS NULL ORDER BY 1`,
+  );
+  return rows.map((r) => String(r.segment));
+}
