@@ -52,11 +52,12 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<nu
       out.result({ people: options.people, seed: options.seed, raw: loaded, generate_ms: generateMs, ok: summary.ok, counts: summary.counts });
       if (summary.ok) {
         await printDemoHighlights(warehouse, compiled, out);
-        const syncs = await runDemoSyncs(project, compiled, warehouse, control, out);
-        if (syncs.some((s) => s.status !== 'success')) return 1;
         const identity = await printIdentityHighlights(project, warehouse, rawRows, out);
         if (!identity) return 1;
         if (!(await printDemoSegments(project, warehouse, out))) return 1;
+        // Syncs last: one of them reads a segment, built just above.
+        const syncs = await runDemoSyncs(project, compiled, warehouse, control, out);
+        if (syncs.some((s) => s.status !== 'success')) return 1;
         out.line('');
         out.line(`Explore: the DuckDB file is ${join(project.dir, '.cdp', 'warehouse.duckdb')}; models are in ${join(project.dir, 'models')}.`);
         out.line(`Next: cdp --project-dir ${project.dir} compile --dialect postgres   # the same models for PostgreSQL`);

@@ -7,6 +7,7 @@ import { startDemoReceiver } from '../../examples/demo/demo-receiver';
 import type { CompiledProject } from '../compiler';
 import type { ControlDb } from '../control';
 import type { Project } from '../project';
+import { segmentMembersRef } from '../segments';
 import { loadSyncProject, resolveSyncTarget, runSync, saveSyncDefinitions, storableSync, type SyncRunResult } from '../sync';
 import type { Warehouse } from '../warehouse';
 import { formatCount, type Output } from './output';
@@ -26,7 +27,7 @@ export async function runDemoSyncs(project: Project, compiled: CompiledProject, 
     out.line(`Syncing ${syncProject.syncs.size} audience(s) (a local webhook receiver is listening at ${receiver.url})`);
     const results: SyncRunResult[] = [];
     for (const sync of syncProject.syncs.values()) {
-      const target = resolveSyncTarget(sync, { models, defaultSchema: warehouse.defaultSchema, stateSchema: project.config.state_schema });
+      const target = resolveSyncTarget(sync, { models, defaultSchema: warehouse.defaultSchema, stateSchema: project.config.state_schema, segment: (name) => segmentMembersRef(project, name, process.env) });
       const result = await runSync({ warehouse, control, project: project.config.name, projectDir: project.dir }, target, {
         trigger: 'demo',
         // The receiver is new on every demo and the data regenerated: send the whole audience.

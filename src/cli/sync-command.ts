@@ -9,6 +9,7 @@ import { formatCount, formatDuration, type Output } from './output';
 import type { ControlDb } from '../control';
 import { configError } from '../errors';
 import type { Project } from '../project';
+import { segmentMembersRef } from '../segments';
 import {
   dryRunSync,
   loadSyncProject,
@@ -49,7 +50,7 @@ export async function withSyncSession<T>(project: Project, fn: (session: SyncSes
           const known = [...syncProject.syncs.keys()];
           throw configError(`sync ${name}`, 'no such sync', known.length ? `syncs are ${known.join(', ')}` : 'add a file syncs/<name>.yml');
         }
-        return resolveSyncTarget(sync, { models, defaultSchema: warehouse.defaultSchema, stateSchema: project.config.state_schema });
+        return resolveSyncTarget(sync, { models, defaultSchema: warehouse.defaultSchema, stateSchema: project.config.state_schema, segment: (name) => segmentMembersRef(project, name, process.env) });
       };
       return await fn({ project, syncProject, warehouse, control, target });
     } finally {

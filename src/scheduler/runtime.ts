@@ -9,6 +9,7 @@ import { compileProject, type CompiledProject } from '../compiler';
 import { openControlDb, type ControlDb } from '../control';
 import { CdpError } from '../errors';
 import { loadProject, type Env, type Project } from '../project';
+import { segmentMembersRef } from '../segments';
 import {
   loadSync,
   loadSyncProject,
@@ -117,7 +118,12 @@ export class CdpRuntime {
       throw new CdpError('no such sync', { code: 'NOT_FOUND', kind: 'config', where: `sync ${name}`, hint: `syncs are ${[...catalog.syncs.keys()].join(', ') || 'none'}` });
     }
     const models = new Map(this.compiled().models.map((m) => [m.name, m.ref]));
-    return resolveSyncTarget(sync, { models, defaultSchema: this.warehouse.defaultSchema, stateSchema: this.project.config.state_schema });
+    return resolveSyncTarget(sync, {
+      models,
+      defaultSchema: this.warehouse.defaultSchema,
+      stateSchema: this.project.config.state_schema,
+      segment: (name) => segmentMembersRef(this.project, name, this.env),
+    });
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Resolves where a sync reads from: a model (its built relation), a table by name, or a
- * segment (accepted in files now; resolved once the segments module exists). Also the
- * consent purpose's relation when it names a model.
+ * segment's membership table. Segments are resolved through a function the caller passes
+ * (the CLI and scheduler know the segments module; the sync engine stays beside it, not
+ * above it). Also the consent purpose's relation when it names a model.
  */
 import { configError } from '../errors';
 import type { TableRef } from '../warehouse';
@@ -14,6 +15,8 @@ export interface RelationLookup {
   models: Map<string, TableRef>;
   defaultSchema: string;
   stateSchema: string;
+  /** A segment's membership table (`seg_<name>`); absent where segments are not available. */
+  segment?: (name: string) => TableRef;
 }
 
 export function resolveSyncTarget(sync: LoadedSync, lookup: RelationLookup): SyncTarget {
@@ -28,8 +31,10 @@ export function resolveSyncTarget(sync: LoadedSync, lookup: RelationLookup): Syn
   else if ('table' in src) {
     const [a, b] = src.table.split('.');
     source = b === undefined ? { schema: lookup.defaultSchema, name: a! } : { schema: a!, name: b };
+  } else if (lookup.segment) {
+    source = lookup.segment(src.segment);
   } else {
-    throw configError(sync.file, `source segment '${src.segment}' cannot be resolved yet: segments are not built by this version`, 'use source: { model: name } for now');
+    throw configError(sync.file, `source segment '${src.segment}' cannot be resolved here`, 'run the sync through cdp sync or cdp serve, which know the project\'s segments');
   }
   const consentTable = sync.purpose?.model ? model(sync.purpose.model, `consent purpose ${sync.purpose.name}: model`) : undefined;
   return { sync, source, consentTable, tables: syncTables(lookup.stateSchema, sync.name) };
