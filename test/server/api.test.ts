@@ -132,6 +132,29 @@ describe('REST API', () => {
     expect((await call('GET', '/profiles/lookup?type=email&value=nobody@example.com', fx.tokens.read)).statusCode).toBe(404);
   });
 
+  test('segments: list, live size per condition, masked preview, overlap', async () => {
+    const list = (await call('GET', '/segments', fx.tokens.read)).json() as { segments: { name: string; over: string; kind: string }[] };
+    expect(list.segments.map((s) => [s.name, s.over, s.kind])).toEqual([
+      ['name_one', 'profiles', 'rules'],
+      ['name_two', 'profiles', 'rules'],
+    ]);
+    // Name1, Name10 … Name19 of the fixture's 50 people.
+    const size = (await call('GET', '/segments/name_one/size', fx.tokens.read)).json() as { size: number; steps: { count: number }[] };
+    expect(size.size).toBe(11);
+    expect(size.steps[0]!.count).toBe(fx.people);
+    const preview = (await call('GET', '/segments/name_one/preview?limit=3', fx.tokens.read)).json() as { rows: Record<string, unknown>[] };
+    expect(preview.rows).toHaveLength(3);
+    // first_name is personal data: masked to its first letter, never sent raw by the API.
+    expect(preview.rows.map((r) => r.first_name)).toEqual(['N***', 'N***', 'N***']);
+    expect(JSON.stringify(preview.rows)).not.toMatch(/Name1/);
+    // Name2, Name20 … Name29 and Name10: overlap with name_one is Name10 only.
+    const overlap = (await call('GET', '/segments/overlap?names=name_one,name_two', fx.tokens.read)).json() as { sizes: Record<string, number>; pairs: { both: number }[] };
+    expect(overlap.sizes).toEqual({ name_one: 11, name_two: 12 });
+    expect(overlap.pairs).toEqual([{ a: 'name_one', b: 'name_two', both: 1 }]);
+    expect((await call('GET', '/segments/nope/size', fx.tokens.read)).statusCode).toBe(400);
+    expect((await call('GET', '/segments/name_one/size', undefined)).statusCode).toBe(401);
+  });
+
   test('models are listed and a build is a job; metrics speak Prometheus', async () => {
     const job = (await call('POST', '/models/run', fx.tokens.write, {})).json() as { id: string };
     let model: { last_run: { status: string } | null } = { last_run: null };

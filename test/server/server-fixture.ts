@@ -34,6 +34,8 @@ export async function openServerFixture(options: { people?: number; listen?: boo
     'models/contacts_clean.sql': '---\nmaterialized: table\n---\nselect email, fname from {{source "raw.contacts"}}\n',
     'identity.yml': 'identifiers:\n  email: {}\n  user_id: {}\npriority: [user_id, email]\nsources:\n  - name: contacts\n    source: raw.contacts\n    identifiers: { email: email, user_id: uid }\n    timestamp: updated_at\n    traits: { first_name: fname }\ntraits:\n  first_name: { rule: latest }\n',
     'destinations.yml': 'hook:\n  type: webhook\n  config: { url: "${HOOK_URL}", signing_secret: "${HOOK_SECRET}" }\n  limits: { batch_rows: 50, concurrency: 2 }\n',
+    'segments/name_one.yml': "rules:\n  all:\n    - { trait: first_name, op: starts_with, value: Name1 }\npreview: [first_name]\n",
+    'segments/name_two.yml': "rules:\n  any:\n    - { trait: first_name, op: starts_with, value: Name2 }\n    - { trait: first_name, op: eq, value: Name10 }\n",
     'syncs/people.yml': 'source: { table: analytics.audience }\ndestination: hook\nobject: records\nmode: upsert\nkey: email\nmapping: { email: email, name: fname }\nschedule: manual\n',
   });
   const env = { HOOK_URL: receiver.url, HOOK_SECRET };
