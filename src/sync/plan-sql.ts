@@ -38,6 +38,12 @@ export interface PlanSqlInput {
   full: boolean;
   /** Resend rows rejected before even when their data has not changed (`--retry-rejected`). */
   retryRejected: boolean;
+  /**
+   * Find duplicate keys with a GROUP BY over the whole audience. Without it, only duplicates
+   * among the rows that need something are found, and the check row tells the planner when
+   * that was not enough (a key in the state duplicated now).
+   */
+  exactDuplicates?: boolean;
 }
 
 /** Statements that (re)build the plan table. */
@@ -67,66 +73,101 @@ export function planStatements(d: Dialect, input: PlanSqlInput): string[] {
     }
   }
 
-  const colList = input.columns.map((c) => `v.${q(c)}`);
+  const vCols = input.columns.map((c) => `v.${q(c)}`);
   const nullCols = input.columns.map((c) => `${q(c)}`);
+  const str = `CAST(NULL AS ${d.typeName('string')})`;
   // 'changed' needs the state hash to differ; --full resends unchanged rows too.
   const changedTest = input.full ? 'TRUE' : 'v.__hash <> st.row_hash';
-  const rejectedSkip = input.retryRejected ? 'FALSE' : 'r.row_hash = v.__hash';
+  const rejectedSkip = input.retryRejected ? 'FALSE' : 'r.row_hash = c.__hash';
+  const exact = Boolean(input.exactDuplicates);
+  const text0 = text(`s.${q(input.keyColumn)}`);
 
+  // One pass over the audience: a row matters only when it has no state row, lost consent,
+  // changed, or has no key; a state row matters only when no source row has its key.
+  // Duplicate keys: every source row of a key that is not in the state is a candidate (it has
+  // no state row), so counting candidates per key finds them. A key that is in the state and
+  // duplicated now matches one state row twice — the check row below counts that surplus
+  // (matched source rows minus matched state rows), and the planner then replans with
+  // `exactDuplicates` (a full GROUP BY over the audience). The fast path is exact whenever
+  // that surplus is 0, and the check runs in the same statement, on the same snapshot.
   const select = `WITH src AS (
-  SELECT ${text(`s.${q(input.keyColumn)}`)} AS __key, ${sourceCols.length ? `${sourceCols.join(', ')}, ` : ''}${consentExpr} AS __consent,
-    ${d.rowHash64(hashInputs)} AS __hash
+  SELECT ${text0} AS __key, ${sourceCols.length ? `${sourceCols.join(', ')}, ` : ''}${consentExpr} AS __consent,
+    ${d.rowHash64(hashInputs)} AS __hash, TRUE AS __in_src
   FROM ${d.qualify(input.source)} AS s
   ${consentJoin}
-),
+),${
+    exact
+      ? `
 dups AS (
   SELECT __key FROM src WHERE __key IS NOT NULL GROUP BY __key HAVING COUNT(*) > 1
+),`
+      : ''
+  }
+cand AS (
+  SELECT v.__in_src, v.__key AS __src_key, st.key AS __st_key, v.__consent, v.__hash, st.row_hash AS __st_hash,
+    st.external_id AS __st_external_id, st.created AS __st_created${exact ? ', dups.__key IS NOT NULL AS __dup' : ''}${vCols.length ? `, ${vCols.join(', ')}` : ''}
+  FROM src AS v${exact ? '\n  LEFT JOIN dups ON dups.__key = v.__key' : ''}
+  FULL OUTER JOIN ${d.qualify(input.state)} AS st ON st.key = v.__key
+  WHERE v.__in_src IS NULL OR v.__key IS NULL OR st.key IS NULL OR NOT v.__consent OR ${changedTest}${exact ? ' OR dups.__key IS NOT NULL' : ''}
 ),
-valid AS (
-  SELECT src.* FROM src LEFT JOIN dups ON dups.__key = src.__key WHERE src.__key IS NOT NULL AND dups.__key IS NULL
+counted AS (
+  SELECT cand.*, ${
+    exact ? '__dup' : 'CASE WHEN __src_key IS NOT NULL AND COUNT(*) OVER (PARTITION BY __src_key) > 1 THEN TRUE ELSE FALSE END'
+  } AS __is_dup
+  FROM cand
 ),
 joined AS (
   SELECT
     CASE
-      WHEN v.__key IS NULL THEN CASE WHEN dk.__key IS NULL THEN 'removed' END
-      WHEN NOT v.__consent THEN CASE WHEN st.key IS NULL THEN 'skipped_consent' ELSE 'removed' END
-      WHEN st.key IS NULL THEN CASE WHEN r.key IS NOT NULL AND ${rejectedSkip} THEN 'skipped_rejected' ELSE 'added' END
-      WHEN ${changedTest} THEN CASE WHEN r.key IS NOT NULL AND ${rejectedSkip} THEN 'skipped_rejected' ELSE 'changed' END
+      WHEN c.__in_src IS NULL THEN 'removed'
+      WHEN c.__src_key IS NULL THEN 'invalid_null_key'
+      WHEN c.__is_dup THEN 'invalid_duplicate_key'
+      WHEN NOT c.__consent THEN CASE WHEN c.__st_key IS NULL THEN 'skipped_consent' ELSE 'removed' END
+      WHEN c.__st_key IS NULL THEN CASE WHEN r.key IS NOT NULL AND ${rejectedSkip} THEN 'skipped_rejected' ELSE 'added' END
+      ELSE CASE WHEN r.key IS NOT NULL AND ${rejectedSkip} THEN 'skipped_rejected' ELSE 'changed' END
     END AS __kind,
-    CASE WHEN v.__key IS NULL OR NOT v.__consent THEN 'left_audience' END AS __why,
-    COALESCE(v.__key, st.key) AS __key,
-    v.__hash AS __hash,
-    st.external_id AS __external_id,
-    st.created AS __prev_created,
-    r.reason AS __prev_reason${colList.length ? `,\n    ${colList.join(', ')}` : ''}
-  FROM valid AS v
-  FULL OUTER JOIN ${d.qualify(input.state)} AS st ON st.key = v.__key
-  LEFT JOIN dups AS dk ON dk.__key = st.key
-  LEFT JOIN ${d.qualify(input.rejected)} AS r ON r.key = v.__key
+    c.__in_src IS NOT NULL AND (c.__src_key IS NULL OR c.__is_dup) AS __invalid,
+    CASE WHEN c.__in_src IS NULL OR NOT c.__consent THEN 'left_audience' END AS __why,
+    COALESCE(c.__src_key, c.__st_key) AS __key,
+    c.__hash AS __hash,
+    c.__st_external_id AS __external_id,
+    c.__st_created AS __prev_created,
+    r.reason AS __prev_reason${input.columns.length ? `,\n    ${input.columns.map((col) => `c.${q(col)}`).join(', ')}` : ''}
+  FROM counted AS c
+  LEFT JOIN ${d.qualify(input.rejected)} AS r ON r.key = c.__src_key
 )
 SELECT
   __kind,
-  CASE __kind
-    WHEN 'added' THEN ${opOf(ops.added)}
-    WHEN 'changed' THEN ${opOf(ops.changed)}
-    WHEN 'removed' THEN ${ops.removed === 'delete' ? `CASE WHEN COALESCE(__prev_created, TRUE) THEN ${lit('delete')} END` : opOf(ops.removed)}
+  CASE
+    WHEN __invalid THEN ${str}
+    WHEN __kind = 'added' THEN ${opOf(ops.added)}
+    WHEN __kind = 'changed' THEN ${opOf(ops.changed)}
+    WHEN __kind = 'removed' THEN ${ops.removed === 'delete' ? `CASE WHEN COALESCE(__prev_created, TRUE) THEN ${lit('delete')} END` : opOf(ops.removed)}
   END AS __op,
-  __why, __key, __hash, __external_id, __prev_created, __prev_reason${nullCols.length ? `, ${nullCols.join(', ')}` : ''}
+  CASE WHEN __invalid THEN ${str} ELSE __why END AS __why,
+  __key, __hash,
+  CASE WHEN __invalid THEN ${str} ELSE __external_id END AS __external_id,
+  CASE WHEN __invalid THEN CAST(NULL AS ${d.typeName('boolean')}) ELSE __prev_created END AS __prev_created,
+  CASE WHEN __invalid THEN ${str} ELSE __prev_reason END AS __prev_reason${nullCols.length ? `, ${nullCols.join(', ')}` : ''}
 FROM joined
-WHERE __kind IS NOT NULL
 UNION ALL
 SELECT
-  CASE WHEN __key IS NULL THEN 'invalid_null_key' ELSE 'invalid_duplicate_key' END AS __kind,
-  CAST(NULL AS ${d.typeName('string')}) AS __op, CAST(NULL AS ${d.typeName('string')}) AS __why, __key, __hash,
-  CAST(NULL AS ${d.typeName('string')}) AS __external_id, CAST(NULL AS ${d.typeName('boolean')}) AS __prev_created,
-  CAST(NULL AS ${d.typeName('string')}) AS __prev_reason${nullCols.length ? `, ${nullCols.join(', ')}` : ''}
-FROM src
-WHERE __key IS NULL OR __key IN (SELECT __key FROM dups)`;
+  ${lit(CHECK_KIND)}, ${str}, ${str}, ${str},
+  ((SELECT COUNT(${text0}) FROM ${d.qualify(input.source)} AS s) - (SELECT COUNT(*) FROM cand WHERE __src_key IS NOT NULL AND __st_key IS NULL))
+    - ((SELECT COUNT(*) FROM ${d.qualify(input.state)}) - (SELECT COUNT(*) FROM cand WHERE __in_src IS NULL)),
+  ${str}, CAST(NULL AS ${d.typeName('boolean')}), ${str}${nullCols.length ? `, ${nullCols.map(() => 'NULL').join(', ')}` : ''}`;
 
   return [d.dropTableIfExists(input.plan), d.createTableAs(input.plan, select)];
 }
 
+/**
+ * The plan table's one bookkeeping row: `__hash` holds how many more source rows matched a
+ * state row than state rows were matched — above 0 only when a key in the state is
+ * duplicated in the source, which the fast plan cannot see (see planStatements).
+ */
+export const CHECK_KIND = 'matched_key_surplus';
+
 /** Counts per kind and op of the plan table. */
 export function planCountsSql(d: Dialect, plan: TableRef): string {
-  return `SELECT __kind AS kind, __op AS op, COUNT(*) AS n FROM ${d.qualify(plan)} GROUP BY __kind, __op`;
+  return `SELECT __kind AS kind, __op AS op, COUNT(*) AS n, MAX(CASE WHEN __kind = ${d.literal(CHECK_KIND)} THEN __hash END) AS surplus FROM ${d.qualify(plan)} GROUP BY __kind, __op`;
 }

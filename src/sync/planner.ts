@@ -9,7 +9,7 @@ import type { BatchOp, FieldValue } from '../../connectors/kit';
 import { configError } from '../errors';
 import type { Row, TableRef, Warehouse } from '../warehouse';
 import type { LoadedSync } from './load-syncs';
-import { planCountsSql, planStatements } from './plan-sql';
+import { CHECK_KIND, planCountsSql, planStatements, type PlanSqlInput } from './plan-sql';
 import { emptyCounts, type SyncCounts } from './sync-counts';
 import { ensureSyncTables, relationExists, type SyncTables } from './state-tables';
 
@@ -49,22 +49,30 @@ export async function planSync(warehouse: Warehouse, target: SyncTarget, options
   await checkSourceColumns(warehouse, target);
   await ensureSyncTables(warehouse, tables, sync.spec.options.sync_log);
   const purpose = sync.purpose;
-  await warehouse.executeAll(
-    planStatements(warehouse.dialect, {
-      source: target.source,
-      keyColumn: sync.spec.key,
-      columns: sync.mapping.columns,
-      fingerprint: sync.mapping.fingerprint,
-      consent: purpose ? { table: target.consentTable, keyColumn: purpose.key, column: purpose.column, granted: purpose.granted } : undefined,
-      mode: sync.mode,
-      state: tables.state,
-      rejected: tables.rejected,
-      plan: tables.plan,
-      full: options.full,
-      retryRejected: options.retryRejected,
-    }),
-  );
-  const rows = await warehouse.query<{ kind: string; op: string | null; n: number }>(planCountsSql(warehouse.dialect, tables.plan));
+  const input: PlanSqlInput = {
+    source: target.source,
+    keyColumn: sync.spec.key,
+    columns: sync.mapping.columns,
+    fingerprint: sync.mapping.fingerprint,
+    consent: purpose ? { table: target.consentTable, keyColumn: purpose.key, column: purpose.column, granted: purpose.granted } : undefined,
+    mode: sync.mode,
+    state: tables.state,
+    rejected: tables.rejected,
+    plan: tables.plan,
+    full: options.full,
+    retryRejected: options.retryRejected,
+  };
+  type CountRow = { kind: string; op: string | null; n: number; surplus: number | string | null };
+  await warehouse.executeAll(planStatements(warehouse.dialect, input));
+  let rows = await warehouse.query<CountRow>(planCountsSql(warehouse.dialect, tables.plan));
+  // A key the sync holds is duplicated in the source now: the one-pass plan cannot name its
+  // rows, so plan again with duplicates found over the whole audience (rare: a data error).
+  // With --full every source row is a candidate, and the one-pass plan is exact already.
+  const surplus = Number(rows.find((r) => r.kind === CHECK_KIND)?.surplus ?? 0);
+  if (surplus !== 0 && !options.full) {
+    await warehouse.executeAll(planStatements(warehouse.dialect, { ...input, exactDuplicates: true }));
+    rows = await warehouse.query<CountRow>(planCountsSql(warehouse.dialect, tables.plan));
+  }
   const [{ n: stateRows }] = await warehouse.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${warehouse.dialect.qualify(tables.state)}`);
   const counts = emptyCounts();
   const byOp: Partial<Record<BatchOp, number>> = {};
