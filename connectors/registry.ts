@@ -10,8 +10,13 @@ import file from './file';
 import hubspot from './hubspot';
 import iterable from './iterable';
 import klaviyo from './klaviyo';
-import mailchimp from './mailchimp';
 import sendgrid from './sendgrid';
+import mailchimp from './mailchimp';
+import meta from './meta';
+import salesforce from './salesforce';
+import googleAds from './google-ads';
+import linkedin from './linkedin';
+import tiktok from './tiktok';
 import webhook from './webhook';
 
 export const destinationRegistry: Readonly<Record<string, DestinationDefinition>> = {
@@ -21,8 +26,13 @@ export const destinationRegistry: Readonly<Record<string, DestinationDefinition>
   hubspot,
   iterable,
   klaviyo,
-  mailchimp,
   sendgrid,
+  mailchimp,
+  meta,
+  salesforce,
+  google_ads: googleAds,
+  linkedin,
+  tiktok,
   webhook,
 };
 

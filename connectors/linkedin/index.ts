@@ -1,0 +1,139 @@
+/**
+ * The LinkedIn Matched Audiences destination (issue 9): DMP segment users (people) and
+ * companies (B2B accounts), added and removed with `POST /rest/dmpSegments/{id}/users|companies`
+ * (BATCH_CREATE, elements with action ADD/REMOVE) and the versioned headers
+ * (`LinkedIn-Version`, `X-Restli-Protocol-Version: 2.0.0`, `X-RestLi-Method: BATCH_CREATE`).
+ *
+ * Invariants: emails go only as SHA256_EMAIL of the address with all whitespace removed and
+ * lowercased (GOOGLE_AID in clear, as LinkedIn wants); one outcome per row, in order — rows
+ * without a usable id are `rejected` before sending, per-element statuses ≥400 in the batch
+ * answer `rejected` (or `retry` for 429/5xx), the rest `ok`; `ok.externalId` is a member
+ * token (ids as sent), so removals send the same ids.
+ */
+import { z } from 'zod';
+import { ConnectorError, defineDestination, isSha256Hex, ok, parseResponse, readRateLimitHeaders, rejected, retry, secret, sha256Hex, throwForStatus, type Batch, type ConnectorContext, type FieldValue, type HttpResponse, type RowOutcome } from '../kit';
+import { countIdentifiers, emptyBatchReport, type AdBatchReport } from '../kit/match-rate';
+import { decodeMemberToken, encodeMemberToken } from '../kit/audience-member-token';
+
+const DESTINATION = 'linkedin';
+const TOKEN = 'li';
+/** RudderStack's default; LinkedIn publishes no per-request maximum. */
+export const LINKEDIN_BATCH = 5_000;
+
+export const linkedinConfigSchema = z.object({
+  /** OAuth token of a member with rw_dmp_segments (approved partners only). */
+  accessToken: secret(),
+  /** LinkedIn-Version header, YYYYMM. */
+  version: z.string().regex(/^\d{6}$/).default('202603'),
+  baseUrl: z.string().url().default('https://api.linkedin.com/rest'),
+  /** Wait after a 429 without Retry-After (LinkedIn's limit window is one minute). */
+  rateLimitWaitMs: z.number().int().nonnegative().default(60_000),
+});
+type Ctx = ConnectorContext<z.output<typeof linkedinConfigSchema>>;
+
+const optionsSchema = z.strictObject({ segmentId: z.string().regex(/^\d+$/) });
+
+/** LinkedIn's email rule: remove all whitespace, lowercase, then SHA-256 hex. */
+export function linkedinEmailHash(value: string): string | null {
+  const email = value.replace(/\s+/g, '').toLowerCase();
+  if (isSha256Hex(email)) return email;
+  return /^[^@]+@[^@]+\.[^@]+$/.test(email) ? sha256Hex(email) : null;
+}
+
+const text = (v: FieldValue | undefined) => (v === null || v === undefined || typeof v === 'object' ? undefined : String(v).trim() || undefined);
+
+/** The element a row becomes (without action), its identifier types, or why it has none. */
+export function linkedinElement(object: 'users' | 'companies', fields: Record<string, FieldValue>): { element: Record<string, unknown>; types: string[] } | { reason: string } {
+  if (object === 'users') {
+    const userIds: Array<{ idType: string; idValue: string }> = [];
+    const types: string[] = [];
+    const email = text(fields.email);
+    const hash = email ? linkedinEmailHash(email) : null;
+    if (hash) (userIds.push({ idType: 'SHA256_EMAIL', idValue: hash }), types.push('email'));
+    const aid = text(fields.google_aid);
+    if (aid) (userIds.push({ idType: 'GOOGLE_AID', idValue: aid.toLowerCase() }), types.push('google_aid'));
+    if (userIds.length === 0) return { reason: email ? `email ${'is not a valid address'}` : 'no email or Google advertising id' };
+    return { element: { userIds }, types };
+  }
+  const element: Record<string, string> = {};
+  for (const f of ['companyName', 'organizationUrn', 'companyWebsiteDomain', 'companyEmailDomain', 'companyPageUrl'] as const) {
+    const v = text(fields[f]);
+    if (v) element[f] = f.endsWith('Domain') ? v.toLowerCase() : v;
+  }
+  if (!element.organizationUrn && !element.companyWebsiteDomain && !element.companyEmailDomain && !element.companyName) return { reason: 'no organizationUrn, companyWebsiteDomain, companyEmailDomain or companyName' };
+  return { element, types: Object.keys(element) };
+}
+
+const batchResponseSchema = z.object({ elements: z.array(z.object({ status: z.number(), message: z.string().optional() })) });
+
+function linkedinError(response: HttpResponse, what: string, waitMs = 60_000): never {
+  if (response.status === 429) {
+    throw new ConnectorError(DESTINATION, 'rate_limited', `${what}: LinkedIn rate limit (HTTP 429)`, { httpStatus: 429, retryAfterMs: readRateLimitHeaders(response.headers).retryAfterMs ?? waitMs, hint: 'LinkedIn limits the streaming users/companies APIs per member per minute; the engine waits' });
+  }
+  throwForStatus(DESTINATION, response, what);
+  throw new ConnectorError(DESTINATION, 'transient', `${what}: unexpected HTTP ${response.status}`);
+}
+
+export async function writeLinkedinBatch(ctx: Ctx, batch: Batch): Promise<{ outcomes: RowOutcome[]; report: AdBatchReport }> {
+  const object = batch.object === 'segment_users' ? 'users' : batch.object === 'segment_companies' ? 'companies' : undefined;
+  if (!object || (batch.op !== 'add' && batch.op !== 'remove')) throw new ConnectorError(DESTINATION, 'config', `${batch.object} ${batch.op} is not supported`, { hint: 'objects segment_users / segment_companies, mode add_remove' });
+  const options = optionsSchema.safeParse(batch.options ?? {});
+  if (!options.success) throw new ConnectorError(DESTINATION, 'config', 'option segmentId (the numeric DMP segment id) is required', { hint: 'see connectors/linkedin/README.md' });
+  const report = emptyBatchReport();
+  report.members = batch.rows.length;
+  const outcomes: RowOutcome[] = new Array(batch.rows.length);
+  const send: Array<{ index: number; element: Record<string, unknown> }> = [];
+  batch.rows.forEach((row, index) => {
+    const remembered = batch.op === 'remove' ? decodeMemberToken(TOKEN, row.externalId) : undefined;
+    const built = remembered ? { element: JSON.parse(remembered.e ?? '{}') as Record<string, unknown>, types: ['remembered'] } : linkedinElement(object, row.fields);
+    if ('reason' in built) {
+      report.rejectedLocally++;
+      outcomes[index] = rejected(`LinkedIn: ${built.reason}`);
+      return;
+    }
+    countIdentifiers(report, built.types);
+    send.push({ index, element: built.element });
+  });
+  const action = batch.op === 'add' ? 'ADD' : 'REMOVE';
+  for (let i = 0; i < send.length; i += LINKEDIN_BATCH) {
+    const chunk = send.slice(i, i + LINKEDIN_BATCH);
+    const what = `${action} ${chunk.length} ${object} in segment ${options.data.segmentId}`;
+    const response = await ctx.http({
+      method: 'POST',
+      path: `/dmpSegments/${options.data.segmentId}/${object}`,
+      headers: { authorization: `Bearer ${ctx.config.accessToken}`, 'linkedin-version': ctx.config.version, 'x-restli-protocol-version': '2.0.0', 'x-restli-method': 'BATCH_CREATE' },
+      body: { elements: chunk.map((c) => ({ action, ...c.element })) },
+    });
+    if (response.status < 200 || response.status >= 300) linkedinError(response, what, ctx.config.rateLimitWaitMs);
+    const parsed = parseResponse(DESTINATION, batchResponseSchema, response, what);
+    if (parsed.elements.length !== chunk.length) throw new ConnectorError(DESTINATION, 'transient', `${what}: LinkedIn answered ${parsed.elements.length} statuses for ${chunk.length} elements`);
+    chunk.forEach((c, k) => {
+      const status = parsed.elements[k]!;
+      if (status.status < 300) outcomes[c.index] = ok(encodeMemberToken(TOKEN, { e: JSON.stringify(c.element) }));
+      else if (status.status === 429 || status.status >= 500) outcomes[c.index] = retry(`LinkedIn: ${status.message ?? status.status}`);
+      else (report.reportedInvalid++, (outcomes[c.index] = rejected(`LinkedIn: ${status.message ?? `status ${status.status}`}`)));
+    });
+    report.sent += chunk.length;
+  }
+  return { outcomes, report };
+}
+
+export default defineDestination({
+  type: 'linkedin',
+  title: 'LinkedIn Matched Audiences',
+  category: 'ads',
+  config: linkedinConfigSchema,
+  objects: {
+    segment_users: { key: 'id', modes: ['add_remove'], requiredOptions: ['segmentId'], description: 'People in a DMP segment. Fields: email (hashed), google_aid.' },
+    segment_companies: { key: 'id', modes: ['add_remove'], requiredOptions: ['segmentId'], description: 'Companies in a DMP segment (B2B accounts). Fields: companyName, organizationUrn, companyWebsiteDomain, companyEmailDomain, companyPageUrl.' },
+  },
+  limits: { batchRows: LINKEDIN_BATCH, concurrency: 1 },
+  async check(ctx) {
+    const response = await ctx.http({ method: 'GET', path: '/adAccounts', query: { q: 'search' }, headers: { authorization: `Bearer ${ctx.config.accessToken}`, 'linkedin-version': ctx.config.version, 'x-restli-protocol-version': '2.0.0' } });
+    if (response.status === 401) throw new ConnectorError(DESTINATION, 'auth', 'LinkedIn refused the access token (HTTP 401)', { hint: 'the token expired (60 days) or lacks rw_dmp_segments; authorise again' });
+    if (response.status >= 300) linkedinError(response, 'check access');
+  },
+  async write(ctx, batch) {
+    return (await writeLinkedinBatch(ctx, batch)).outcomes;
+  },
+});
