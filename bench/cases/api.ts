@@ -26,7 +26,13 @@ export const apiCase: BenchCase = {
       const segmentPaths = ['/segments/{name}/size', '/segments/{name}/preview'].filter((p) => p in doc.paths);
       const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
       const headers = { authorization: `Bearer ${fx.tokens.read}` };
-      const urlFor = (i: number) => `${fx.serve.url}/profiles/lookup?type=email&value=person${i}%40example.com`;
+      // Requests rotate over the published endpoints: profile lookup, then segment size and
+      // preview (the fixture's `name_one` segment) where the API has them.
+      const segmentUrls = segmentPaths.map((p) => `${fx.serve.url}${p.replace('{name}', 'name_one')}${p.endsWith('preview') ? '?limit=10' : ''}`);
+      const urlFor = (i: number) => {
+        const k = i % (segmentUrls.length + 1);
+        return k === 0 ? `${fx.serve.url}/profiles/lookup?type=email&value=person${i}%40example.com` : segmentUrls[k - 1]!;
+      };
       const latencies: number[] = [];
       let errors = 0;
       const until = Date.now() + seconds * 1000;

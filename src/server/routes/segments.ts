@@ -2,11 +2,15 @@
  * Segments over HTTP: list (with the size at the last materialisation), a live size with
  * the count after each condition group, a masked preview, and pairwise overlap — the calls
  * a marketer's screen makes while looking at audiences. Definitions stay code
- * (segments/*.yml); each request plans from them, so an edited file is seen at once.
+ * (segments/*.yml); the plan is reused while they are unchanged, so an edited file is seen
+ * at once.
  * Creating and updating rule segments through the API is not built yet.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { listSegments, loadSegmentsPlan, previewSegment, segmentOverlap, segmentSize } from '../../segments';
+import { listSegmentFiles, listSegments, loadSegmentsPlan, previewSegment, segmentOverlap, segmentSize, SEGMENTS_CONFIG_FILE, type SegmentsPlan } from '../../segments';
 import type { ServerContext } from '../context';
 import { jsonValue } from '../context';
 import { defineRoute, type RouteDef } from '../route-kit';
@@ -31,8 +35,28 @@ const sizeSchema = z.object({
   steps: z.array(z.object({ label: z.string(), count: z.number() })),
 });
 
+/** How long a plan (definitions + the warehouse's column catalog) is reused while its files are unchanged. */
+const PLAN_TTL_MS = 5_000;
+
 export function segmentRoutes(ctx: ServerContext): RouteDef[] {
-  const plan = () => loadSegmentsPlan(ctx.runtime.project, ctx.runtime.warehouse, ctx.runtime.env);
+  // Planning reads every definition and introspects the warehouse: too slow to repeat on
+  // each live-size call. Reuse it while the files are byte-identical and it is fresh (a
+  // rebuilt profiles table can add columns, hence the short TTL).
+  let cached: { signature: string; at: number; plan: Promise<SegmentsPlan> } | undefined;
+  const plan = (): Promise<SegmentsPlan> => {
+    const dir = ctx.runtime.project.dir;
+    const config = join(dir, SEGMENTS_CONFIG_FILE);
+    const texts = listSegmentFiles(dir).map((f) => `${f.file}\n${f.text}`);
+    if (existsSync(config)) texts.push(readFileSync(config, 'utf8'));
+    const signature = createHash('sha256').update(texts.join('\0')).digest('hex');
+    if (!cached || cached.signature !== signature || Date.now() - cached.at > PLAN_TTL_MS) {
+      const planned = loadSegmentsPlan(ctx.runtime.project, ctx.runtime.warehouse, ctx.runtime.env);
+      // A failed plan (a broken file) is not kept: the next call reports the current state.
+      planned.catch(() => (cached = undefined));
+      cached = { signature, at: Date.now(), plan: planned };
+    }
+    return cached.plan;
+  };
   return [
     defineRoute({
       method: 'GET',
