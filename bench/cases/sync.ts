@@ -7,7 +7,9 @@
  *  - delivery: 1M added rows (small: 50k) to a local receiver without limits, 1,000-row
  *    batches, in a child process so its peak RSS is the engine's alone;
  *  - rate limit: against a receiver allowing N requests per second (sliding window),
- *    utilisation = accepted requests / the most its window allows over the same interval.
+ *    utilisation = accepted requests / the most its window allows over the same interval;
+ *  - Klaviyo rate limit (issue 8): a real sync against the Klaviyo fake at Klaviyo's documented
+ *    limits (bench/cases/sync-klaviyo.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { connectWarehouse, type Warehouse } from '../../src/warehouse';
 import { startWebhookReceiver } from '../../test/fakes/webhook-receiver';
 import { POSTGRES_TEST_URL } from '../../test/helpers/test-warehouses';
 import { round, timed, type BenchCase } from '../harness';
+import { measureKlaviyoRateLimit } from './sync-klaviyo';
 import { benchSyncProject, createAudience } from './sync-support';
 
 export const syncCase: BenchCase = {
@@ -31,6 +34,9 @@ export const syncCase: BenchCase = {
     const deliveryRows = small ? 50_000 : 1_000_000;
     const rateSeconds = small ? 4 : 10;
     const rps = 20;
+    // At the burst rate 150 requests take 15 s; a longer run only waits out the steady window.
+    // The default crosses a minute, so both Klaviyo windows (per second and per minute) bind.
+    const klaviyoSeconds = small ? 6 : 75;
     const dir = mkdtempSync(join(tmpdir(), 'cdp-bench-sync-'));
     try {
       log(`delivery: ${deliveryRows} rows in 1,000-row batches to a receiver without limits (child process)`);
@@ -40,6 +46,10 @@ export const syncCase: BenchCase = {
       log(`rate limit: receiver allows ${rps} req/s for ~${rateSeconds}s`);
       const rate = await measureRateLimit(dir, rps, rateSeconds);
       log(`  ${rate.accepted} accepted, ${rate.tooMany} × 429, utilisation ${round(rate.utilisation, 3)}`);
+
+      log(`Klaviyo rate limit: a real sync to the Klaviyo fake at burst 10/s, steady 150/min for ~${klaviyoSeconds}s`);
+      const kl = await measureKlaviyoRateLimit(dir, klaviyoSeconds);
+      log(`  ${kl.rows} rows, ${kl.accepted} accepted in ${round(kl.spanSeconds)} s, ${kl.tooMany} × 429, utilisation ${round(kl.utilisation, 3)}`);
 
       log(`plan on DuckDB: ${planRows} rows, 1% changed`);
       const duck = await connectWarehouse({ type: 'duckdb', path: join(dir, 'plan.duckdb'), schema: 'main' }, { projectDir: dir });
@@ -61,7 +71,7 @@ export const syncCase: BenchCase = {
 
       const deliverySeconds = delivery.deliver_ms / 1000;
       return {
-        params: { plan_rows: planRows, changed_share: 0.01, postgres_plan_rows: pgRows, delivery_rows: deliveryRows, batch_rows: 1000, delivery_concurrency: 4, rate_limit_rps: rps },
+        params: { plan_rows: planRows, changed_share: 0.01, postgres_plan_rows: pgRows, delivery_rows: deliveryRows, batch_rows: 1000, delivery_concurrency: 4, rate_limit_rps: rps, klaviyo_rows: kl.rows, klaviyo_batch_rows: kl.batchRows },
         results: {
           plan_seconds: round(duckPlan.planSeconds),
           plan_changes: duckPlan.changes,
@@ -73,16 +83,21 @@ export const syncCase: BenchCase = {
           delivery_rss_before_run_mb: delivery.rss_before_mb,
           rate_limit_accepted_requests: rate.accepted,
           rate_limit_429s: rate.tooMany,
+          klaviyo_accepted_requests: kl.accepted,
+          klaviyo_429s: kl.tooMany,
+          klaviyo_seconds: round(kl.spanSeconds),
         },
         baselines: {
           bare_join_seconds: round(duckPlan.bareSeconds),
           postgres_bare_join_seconds: round(pgPlan.bareSeconds),
           rate_limit_allowed_requests: rate.allowed,
+          klaviyo_allowed_requests: kl.allowed,
         },
         ratios: {
           plan_vs_bare_join: round(duckPlan.planSeconds / duckPlan.bareSeconds, 2),
           postgres_plan_vs_bare_join: round(pgPlan.planSeconds / pgPlan.bareSeconds, 2),
           rate_limit_utilisation: round(rate.utilisation, 3),
+          klaviyo_rate_limit_utilisation: round(kl.utilisation, 3),
         },
       };
     } finally {

@@ -17,7 +17,7 @@
  *  - unsubscribing someone Iterable does not know is ok (they are not on the list).
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, normalizeEmail, ok, rejected, retry, secret, type Batch, type ConnectorContext, type FieldValue, type OutboundRow, type RowOutcome } from '../kit';
+import { chunkRowsBySize, ConnectorError, defineDestination, keyEmailRows, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, type Batch, type ConnectorContext, type OutboundRow, type PreparedEmailRow } from '../kit';
 import { DESTINATION, ITERABLE_BATCH_ROWS, ITERABLE_MAX_BYTES, ITERABLE_RATE, IterableClient, type IterableBulkResponse, type IterableUser } from './client';
 
 export const iterableConfigSchema = z.strictObject({
@@ -57,25 +57,25 @@ export default defineDestination({
   },
 
   async write(ctx, batch) {
-    const outcomes = new Outcomes(batch.rows.length);
+    const outcomes = new RowOutcomes(batch.rows.length, 'Iterable');
     const client = new IterableClient(ctx);
     if (batch.object === 'users') {
       if (batch.op !== 'upsert') throw unsupported(batch);
       const options = parseOptions(userOptionsSchema, batch);
       const rows = prepareRows(batch.rows, options.consentField, outcomes);
-      for (const chunk of chunkBySize(rows)) applyResponse(await client.bulkUpdate(chunk.map((r) => r.user)), chunk, outcomes, 'update');
+      for (const chunk of chunkBySize(rows)) applyResponse(await client.bulkUpdate(chunk.map((r) => r.payload)), chunk, outcomes, 'update');
     } else if (batch.object === 'list_members') {
       const options = parseOptions(listOptionsSchema, batch);
       if (batch.op === 'add' || batch.op === 'upsert') {
         const rows = prepareRows(batch.rows, options.consentField, outcomes);
-        for (const chunk of chunkBySize(rows.filter((r) => r.consent))) applyResponse(await client.subscribe(options.listId, chunk.map((r) => r.user)), chunk, outcomes, 'subscribe');
+        for (const chunk of chunkBySize(rows.filter((r) => r.consent))) applyResponse(await client.subscribe(options.listId, chunk.map((r) => r.payload)), chunk, outcomes, 'subscribe');
         const withdrawn = rows.filter((r) => !r.consent);
-        for (const chunk of chunkBySize(withdrawn)) applyResponse(await client.bulkUpdate(chunk.map((r) => r.user)), chunk, outcomes, 'update');
+        for (const chunk of chunkBySize(withdrawn)) applyResponse(await client.bulkUpdate(chunk.map((r) => r.payload)), chunk, outcomes, 'update');
         const updated = withdrawn.filter((r) => outcomes.get(r.index)?.status === 'ok');
         for (const row of updated) outcomes.clear(row.index); // ok only once unsubscribed too
         await unsubscribe(client, options.listId, updated, true, outcomes);
       } else if (batch.op === 'remove' || batch.op === 'delete') {
-        await unsubscribe(client, options.listId, keyRows(batch.rows, outcomes), options.unsubscribeChannelOnRemove === 'true', outcomes);
+        await unsubscribe(client, options.listId, keyEmailRows(batch.rows, outcomes), options.unsubscribeChannelOnRemove === 'true', outcomes);
       } else throw unsupported(batch);
     } else throw new ConnectorError(DESTINATION, 'config', `unknown object ${batch.object}`, { hint: 'iterable objects are users and list_members' });
     return outcomes.finish();
@@ -94,81 +94,19 @@ export async function discoverIterableLists(ctx: ConnectorContext<IterableConfig
 
 // ----------------------------------------------------------------------------- rows
 
-interface PreparedRow {
-  index: number;
-  email: string;
-  user: IterableUser;
-  bytes: number;
-  consent: boolean;
-}
-
-class Outcomes {
-  private readonly items: Array<RowOutcome | undefined>;
-  constructor(size: number) {
-    this.items = new Array<RowOutcome | undefined>(size).fill(undefined);
-  }
-  set(index: number, outcome: RowOutcome): void {
-    this.items[index] = outcome;
-  }
-  get(index: number): RowOutcome | undefined {
-    return this.items[index];
-  }
-  clear(index: number): void {
-    this.items[index] = undefined;
-  }
-  finish(): RowOutcome[] {
-    return this.items.map((o) => o ?? retry('Iterable did not acknowledge this row'));
-  }
-}
-
-const NO_CONSENT = new Set(['false', 'no', 'n', '0', 'denied', 'withdrawn', 'revoked', 'unsubscribed', 'opted_out', 'opt_out', '']);
-export function consentGiven(value: FieldValue | undefined): boolean {
-  if (value === undefined) return true;
-  if (value === null) return false;
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'number') return value !== 0;
-  return typeof value === 'string' ? !NO_CONSENT.has(value.trim().toLowerCase()) : true;
-}
-
-function keyRows(rows: OutboundRow[], outcomes: Outcomes): Array<{ index: number; email: string }> {
-  const seen = new Map<string, number>();
-  const result: Array<{ index: number; email: string }> = [];
-  rows.forEach((row, index) => {
-    const email = normalizeEmail(row.key);
-    if (email === null) return outcomes.set(index, rejected(`"${row.key}" is not a valid email address`));
-    const earlier = seen.get(email);
-    if (earlier !== undefined) return outcomes.set(index, rejected(`same email as row ${earlier + 1} of this batch once lowercased (${email})`));
-    seen.set(email, index);
-    result.push({ index, email });
-  });
-  return result;
-}
-
-function prepareRows(rows: OutboundRow[], consentField: string, outcomes: Outcomes): PreparedRow[] {
-  return keyRows(rows, outcomes).map(({ index, email }) => {
-    const dataFields: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(rows[index]!.fields)) if (name !== consentField && name !== 'email') dataFields[name] = value;
-    const user: IterableUser = Object.keys(dataFields).length > 0 ? { email, dataFields } : { email };
-    return { index, email, user, bytes: Buffer.byteLength(JSON.stringify(user)) + 1, consent: consentGiven(rows[index]!.fields[consentField]) };
+function prepareRows(rows: OutboundRow[], consentField: string, outcomes: RowOutcomes): Array<PreparedEmailRow<IterableUser>> {
+  return prepareEmailRows(rows, outcomes, {
+    consentField,
+    build(email, fields) {
+      const dataFields = Object.fromEntries(fields);
+      return { payload: fields.length > 0 ? { email, dataFields } : { email } };
+    },
   });
 }
 
 /** Bodies ≤4 MB (less room for the envelope) and ≤1,000 users. */
 export function chunkBySize<T extends { bytes: number }>(rows: T[], maxRows = ITERABLE_BATCH_ROWS, maxBytes = ITERABLE_MAX_BYTES - 1024): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    if (current.length > 0 && (current.length >= maxRows || bytes + row.bytes > maxBytes)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(row);
-    bytes += row.bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  return chunkRowsBySize(rows, maxRows, maxBytes);
 }
 
 const FAILURE_REASONS: Array<[keyof NonNullable<IterableBulkResponse['failedUpdates']>, string]> = [
@@ -180,7 +118,7 @@ const FAILURE_REASONS: Array<[keyof NonNullable<IterableBulkResponse['failedUpda
 ];
 
 /** Maps a 200 with per-user failures onto the rows of one request. */
-function applyResponse(response: IterableBulkResponse, rows: Array<{ index: number; email: string }>, outcomes: Outcomes, action: 'update' | 'subscribe' | 'unsubscribe'): void {
+function applyResponse(response: IterableBulkResponse, rows: Array<{ index: number; email: string }>, outcomes: RowOutcomes, action: 'update' | 'subscribe' | 'unsubscribe'): void {
   const reasons = new Map<string, string>();
   for (const email of response.invalidEmails ?? []) reasons.set(email.toLowerCase(), FAILURE_REASONS[0]![1]);
   for (const [key, reason] of FAILURE_REASONS) {
@@ -202,7 +140,7 @@ function applyResponse(response: IterableBulkResponse, rows: Array<{ index: numb
   for (const row of rows) if (!reasons.has(row.email)) outcomes.set(row.index, unexplained ? retry(`Iterable reported ${response.failCount} failures but named only ${named}`) : ok());
 }
 
-async function unsubscribe(client: IterableClient, listId: number, rows: Array<{ index: number; email: string }>, channel: boolean, outcomes: Outcomes): Promise<void> {
+async function unsubscribe(client: IterableClient, listId: number, rows: Array<{ index: number; email: string }>, channel: boolean, outcomes: RowOutcomes): Promise<void> {
   const sized = rows.map((r) => ({ ...r, bytes: r.email.length + 16 }));
   for (const chunk of chunkBySize(sized)) applyResponse(await client.unsubscribe(listId, chunk.map((r) => r.email), channel), chunk, outcomes, 'unsubscribe');
 }

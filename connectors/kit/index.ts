@@ -7,6 +7,7 @@ export * from './connector-error';
 export * from './http';
 export * from './identifiers';
 export * from './outcomes';
+export * from './email-audience';
 export { secret } from '../../src/warehouse/config';
 
 /** Identity function that checks a definition against the contract and keeps its config type. */

@@ -55,11 +55,17 @@ export type RowOutcome =
   /** Transient: the engine retries the row (with backoff). */
   | { status: 'retry'; reason: string; retryAfterMs?: number };
 
+/** At most `count` requests in any `perMs` window. */
+export interface RequestWindow {
+  count: number;
+  perMs: number;
+}
+
 export interface RateLimits {
   /** Rows per request the vendor accepts. */
   batchRows: number;
   /** Request budget shared by every sync to the same account. */
-  requests?: { count: number; perMs: number };
+  requests?: RequestWindow | readonly RequestWindow[];
   /** Requests in flight at once. */
   concurrency: number;
 }

@@ -25,11 +25,15 @@ export const KLAVIYO_LIST_CHUNK = 1_000;
 /** GET /api/profiles and import-errors pages hold at most 100. */
 export const KLAVIYO_PAGE_SIZE = 100;
 /**
- * The tier of the endpoints used (M): burst 10/s and steady 150/min. The engine's budget has
- * one window, so it gets the one that honours both: 10 per 4 s (= 150/min, never 11 in a second).
- * Larger accounts raise it with `limits.requests_per_second` in destinations.yml.
+ * The tier of the endpoints used (M): burst 10/s and steady 150/min, both at once. The
+ * engine's budget keeps every window, so a short sync runs at the full burst rate and a long
+ * one settles at 150/min without ever drawing a 429. Larger accounts raise it with
+ * `limits.requests_per_second` in destinations.yml.
  */
-export const KLAVIYO_STEADY = { count: 10, perMs: 4_000 };
+export const KLAVIYO_RATE_WINDOWS = [
+  { count: 10, perMs: 1_000 },
+  { count: 150, perMs: 60_000 },
+] as const;
 
 const errorItemSchema = z.object({ id: z.string().optional(), code: z.string().optional(), title: z.string().optional(), detail: z.string().optional(), source: z.object({ pointer: z.string().optional(), parameter: z.string().optional() }).passthrough().optional() });
 const errorBodySchema = z.object({ errors: z.array(errorItemSchema) });

@@ -21,7 +21,7 @@
  *    standard ones.
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, normalizeEmail, normalizePhoneE164, ok, rejected, retry, secret, type Batch, type ConnectorContext, type FieldValue, type OutboundRow, type RowOutcome } from '../kit';
+import { chunkRowsBySize, ConnectorError, defineDestination, keyEmailRows, normalizePhoneE164, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, textOf, type Batch, type ConnectorContext, type FieldValue, type OutboundRow, type PreparedEmailRow } from '../kit';
 import {
   DESTINATION,
   KLAVIYO_IMPORT_MAX_BYTES,
@@ -29,7 +29,7 @@ import {
   KLAVIYO_LIST_CHUNK,
   KLAVIYO_PAGE_SIZE,
   KLAVIYO_PROFILE_MAX_BYTES,
-  KLAVIYO_STEADY,
+  KLAVIYO_RATE_WINDOWS,
   KlaviyoClient,
   type ImportProfile,
   type KlaviyoImportError,
@@ -95,14 +95,14 @@ export default defineDestination({
       description: 'Membership of one list: members are imported with the list (mirror also sends attribute changes); leavers are taken off the list (the profile stays).',
     },
   },
-  limits: { batchRows: KLAVIYO_IMPORT_MAX_PROFILES, requests: KLAVIYO_STEADY, concurrency: 3 },
+  limits: { batchRows: KLAVIYO_IMPORT_MAX_PROFILES, requests: KLAVIYO_RATE_WINDOWS, concurrency: 3 },
 
   async check(ctx) {
     await new KlaviyoClient(ctx).lists();
   },
 
   async write(ctx, batch) {
-    const outcomes = new Outcomes(batch.rows.length);
+    const outcomes = new RowOutcomes(batch.rows.length, 'Klaviyo');
     try {
       await writeBatch(ctx, batch, outcomes);
     } catch (error) {
@@ -116,7 +116,7 @@ export default defineDestination({
   },
 });
 
-async function writeBatch(ctx: ConnectorContext<KlaviyoConfig>, batch: Batch, outcomes: Outcomes): Promise<void> {
+async function writeBatch(ctx: ConnectorContext<KlaviyoConfig>, batch: Batch, outcomes: RowOutcomes): Promise<void> {
   {
     const client = new KlaviyoClient(ctx);
     if (batch.object === 'profiles') {
@@ -133,7 +133,7 @@ async function writeBatch(ctx: ConnectorContext<KlaviyoConfig>, batch: Batch, ou
         await importProfiles(ctx, client, rows.filter((r) => !r.consent), undefined, outcomes);
         await applyConsent(client, rows, outcomes, options.subscribe === 'true', options.listId);
       } else if (batch.op === 'remove' || batch.op === 'delete') {
-        const rows = keyRows(batch.rows, outcomes);
+        const rows = keyEmailRows(batch.rows, outcomes);
         if (options.unsubscribeOnRemove === 'true') await subscriptionJobs(client, 'unsubscribe', rows, options.listId, outcomes);
         else await removeFromList(client, options.listId, rows, outcomes);
       } else throw unsupported(batch);
@@ -143,123 +143,48 @@ async function writeBatch(ctx: ConnectorContext<KlaviyoConfig>, batch: Batch, ou
 
 // ----------------------------------------------------------------------------- rows
 
-interface PreparedRow {
-  index: number;
-  email: string;
-  profile: ImportProfile;
-  bytes: number;
-  consent: boolean;
-}
+/** A profile ready to import, with its serialised size (for the 5 MB request and 100 KB profile caps). */
+type PreparedRow = PreparedEmailRow<ImportProfile>;
 
-class Outcomes {
-  private readonly items: Array<RowOutcome | undefined>;
-  constructor(size: number) {
-    this.items = new Array<RowOutcome | undefined>(size).fill(undefined);
-  }
-  set(index: number, outcome: RowOutcome): void {
-    this.items[index] = outcome;
-  }
-  get(index: number): RowOutcome | undefined {
-    return this.items[index];
-  }
-  /** Back to "not acknowledged" (a row whose consent change is still to be sent). */
-  clear(index: number): void {
-    this.items[index] = undefined;
-  }
-  settledCount(): number {
-    return this.items.filter((o) => o !== undefined).length;
-  }
-  finish(unsettled: RowOutcome = retry('Klaviyo did not acknowledge this row')): RowOutcome[] {
-    return this.items.map((o) => o ?? unsettled);
-  }
-}
-
-const NO_CONSENT = new Set(['false', 'no', 'n', '0', 'denied', 'withdrawn', 'revoked', 'unsubscribed', 'opted_out', 'opt_out', '']);
-/** A mapped consent value: false/denied/null… mean no consent; an unmapped field defers to the engine's purpose. */
-export function consentGiven(value: FieldValue | undefined): boolean {
-  if (value === undefined) return true;
-  if (value === null) return false;
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'number') return value !== 0;
-  return typeof value === 'string' ? !NO_CONSENT.has(value.trim().toLowerCase()) : true;
-}
-
-function keyRows(rows: OutboundRow[], outcomes: Outcomes): Array<{ index: number; email: string }> {
-  const seen = new Map<string, number>();
-  const result: Array<{ index: number; email: string }> = [];
-  rows.forEach((row, index) => {
-    const email = normalizeEmail(row.key);
-    if (email === null) return outcomes.set(index, rejected(`"${row.key}" is not a valid email address`));
-    const earlier = seen.get(email);
-    if (earlier !== undefined) return outcomes.set(index, rejected(`same email as row ${earlier + 1} of this batch once lowercased (${email})`));
-    seen.set(email, index);
-    result.push({ index, email });
+function prepareRows(rows: OutboundRow[], consentField: string, outcomes: RowOutcomes): PreparedRow[] {
+  return prepareEmailRows(rows, outcomes, {
+    consentField,
+    build(email, fields) {
+      const attributes: Record<string, unknown> = { email };
+      const location: Record<string, unknown> = {};
+      const properties: Record<string, FieldValue> = {};
+      const unset: string[] = [];
+      let problem: string | undefined;
+      for (const [name, value] of fields) {
+        if (name === 'phone_number' && value !== null) {
+          const phone = normalizePhoneE164(String(value));
+          if (phone === null) problem = `phone_number ${JSON.stringify(value)} is not an E.164 number (+ and country code)`;
+          attributes.phone_number = phone;
+        } else if (STANDARD.has(name)) attributes[name] = value === null ? null : textOf(value);
+        else if (LOCATION.has(name)) location[name] = value === null ? null : name === 'latitude' || name === 'longitude' ? value : textOf(value);
+        else if (value === null) unset.push(name);
+        else properties[name] = value;
+      }
+      if (Object.keys(location).length > 0) attributes.location = location;
+      if (Object.keys(properties).length > 0) attributes.properties = properties;
+      const profile: ImportProfile = { type: 'profile', attributes };
+      if (unset.length > 0) profile.meta = { patch_properties: { unset } };
+      return { payload: profile, problem };
+    },
+    tooLarge: (bytes) => (bytes > KLAVIYO_PROFILE_MAX_BYTES ? `the profile is ${Math.round(bytes / 1024)} KB; Klaviyo accepts at most 100 KB per profile` : undefined),
   });
-  return result;
-}
-
-function prepareRows(rows: OutboundRow[], consentField: string, outcomes: Outcomes): PreparedRow[] {
-  const prepared: PreparedRow[] = [];
-  for (const { index, email } of keyRows(rows, outcomes)) {
-    const attributes: Record<string, unknown> = { email };
-    const location: Record<string, unknown> = {};
-    const properties: Record<string, FieldValue> = {};
-    const unset: string[] = [];
-    let problem: string | undefined;
-    for (const [name, value] of Object.entries(rows[index]!.fields)) {
-      if (name === consentField || name === 'email') continue;
-      if (name === 'phone_number' && value !== null) {
-        const phone = normalizePhoneE164(String(value));
-        if (phone === null) problem = `phone_number ${JSON.stringify(value)} is not an E.164 number (+ and country code)`;
-        attributes.phone_number = phone;
-      } else if (STANDARD.has(name)) attributes[name] = value === null ? null : textOf(value);
-      else if (LOCATION.has(name)) location[name] = value === null ? null : name === 'latitude' || name === 'longitude' ? value : textOf(value);
-      else if (value === null) unset.push(name);
-      else properties[name] = value;
-    }
-    if (Object.keys(location).length > 0) attributes.location = location;
-    if (Object.keys(properties).length > 0) attributes.properties = properties;
-    const profile: ImportProfile = { type: 'profile', attributes };
-    if (unset.length > 0) profile.meta = { patch_properties: { unset } };
-    const bytes = Buffer.byteLength(JSON.stringify(profile)) + 1;
-    if (bytes > KLAVIYO_PROFILE_MAX_BYTES) problem = `the profile is ${Math.round(bytes / 1024)} KB; Klaviyo accepts at most 100 KB per profile`;
-    if (problem) {
-      outcomes.set(index, rejected(problem));
-      continue;
-    }
-    prepared.push({ index, email, profile, bytes, consent: consentGiven(rows[index]!.fields[consentField]) });
-  }
-  return prepared;
-}
-
-function textOf(value: FieldValue): string {
-  if (value === null) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 // ----------------------------------------------------------------------------- import jobs
 
 /** Requests of ≤10,000 profiles and ≤5 MB (less room for the JSON:API envelope). */
 export function chunkProfiles<T extends { bytes: number }>(rows: T[], maxRows = KLAVIYO_IMPORT_MAX_PROFILES, maxBytes = KLAVIYO_IMPORT_MAX_BYTES - 4096): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    if (current.length > 0 && (current.length >= maxRows || bytes + row.bytes > maxBytes)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(row);
-    bytes += row.bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  return chunkRowsBySize(rows, maxRows, maxBytes);
 }
 
-async function importProfiles(ctx: ConnectorContext<KlaviyoConfig>, client: KlaviyoClient, rows: PreparedRow[], listId: string | undefined, outcomes: Outcomes): Promise<void> {
+async function importProfiles(ctx: ConnectorContext<KlaviyoConfig>, client: KlaviyoClient, rows: PreparedRow[], listId: string | undefined, outcomes: RowOutcomes): Promise<void> {
   for (const chunk of chunkProfiles(rows)) {
-    const job = await waitForJob(ctx, client, await client.createImportJob(chunk.map((r) => r.profile), listId));
+    const job = await waitForJob(ctx, client, await client.createImportJob(chunk.map((r) => r.payload), listId));
     if (job === undefined || job.attributes.status !== 'complete') {
       const why = job === undefined ? `was still running after ${Math.round(ctx.config.jobTimeoutMs / 1000)} s` : 'was cancelled';
       for (const row of chunk) outcomes.set(row.index, retry(`Klaviyo import job ${why}; the rows are imported again`));
@@ -320,7 +245,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 // ----------------------------------------------------------------------------- lists and consent
 
 /** Rows whose import succeeded: subscribe the consenting ones (option) and unsubscribe the others. */
-async function applyConsent(client: KlaviyoClient, rows: PreparedRow[], outcomes: Outcomes, subscribe: boolean, listId: string | undefined): Promise<void> {
+async function applyConsent(client: KlaviyoClient, rows: PreparedRow[], outcomes: RowOutcomes, subscribe: boolean, listId: string | undefined): Promise<void> {
   const imported = rows.filter((r) => outcomes.get(r.index)?.status === 'ok');
   // Imported is not done: a row is ok only once its consent change was accepted too.
   for (const row of imported) if (!row.consent || subscribe) outcomes.clear(row.index);
@@ -328,7 +253,7 @@ async function applyConsent(client: KlaviyoClient, rows: PreparedRow[], outcomes
   if (subscribe) await subscriptionJobs(client, 'subscribe', imported.filter((r) => r.consent), listId, outcomes);
 }
 
-async function subscriptionJobs(client: KlaviyoClient, kind: 'subscribe' | 'unsubscribe', rows: Array<{ index: number; email: string }>, listId: string | undefined, outcomes: Outcomes): Promise<void> {
+async function subscriptionJobs(client: KlaviyoClient, kind: 'subscribe' | 'unsubscribe', rows: Array<{ index: number; email: string }>, listId: string | undefined, outcomes: RowOutcomes): Promise<void> {
   for (let start = 0; start < rows.length; start += KLAVIYO_LIST_CHUNK) {
     const chunk = rows.slice(start, start + KLAVIYO_LIST_CHUNK);
     await client.subscriptionJob(
@@ -345,7 +270,7 @@ async function subscriptionJobs(client: KlaviyoClient, kind: 'subscribe' | 'unsu
  * chunk's rows are settled before the next lookup (a 429 later keeps what was done). Unknown
  * emails are not members: ok.
  */
-async function removeFromList(client: KlaviyoClient, listId: string, rows: Array<{ index: number; email: string }>, outcomes: Outcomes): Promise<void> {
+async function removeFromList(client: KlaviyoClient, listId: string, rows: Array<{ index: number; email: string }>, outcomes: RowOutcomes): Promise<void> {
   for (let start = 0; start < rows.length; start += KLAVIYO_PAGE_SIZE) {
     const chunk = rows.slice(start, start + KLAVIYO_PAGE_SIZE);
     const ids = await client.idsByEmail(chunk.map((r) => r.email));

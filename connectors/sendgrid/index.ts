@@ -19,7 +19,7 @@
  *    up once per destination config); an unknown name stops the run as a 'config' failure.
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, normalizeEmail, ok, rejected, retry, secret, type Batch, type ConnectorContext, type FieldValue, type OutboundRow, type RowOutcome } from '../kit';
+import { chunkRowsBySize, ConnectorError, defineDestination, keyEmailRows, normalizeEmail, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, textOf, type Batch, type ConnectorContext, type OutboundRow, type PreparedEmailRow } from '../kit';
 import { DESTINATION, SENDGRID_LOOKUP_CHUNK, SENDGRID_MAX_BYTES, SENDGRID_MAX_CONTACTS, SendgridClient, type ContactInput, type SendgridFieldDefinition, type SendgridJobStatus } from './client';
 
 export const sendgridConfigSchema = z.strictObject({
@@ -90,7 +90,7 @@ export default defineDestination({
 
   async write(ctx, batch) {
     const client = new SendgridClient(ctx);
-    const outcomes = new Outcomes(batch.rows.length);
+    const outcomes = new RowOutcomes(batch.rows.length, 'SendGrid');
     if (batch.object === 'contacts') {
       const options = parseOptions(contactOptionsSchema, batch);
       const listIds = options.listIds ? options.listIds.split(',') : [];
@@ -108,7 +108,7 @@ export default defineDestination({
         await upsertContacts(ctx, client, rows.filter((r) => r.consent), [options.listId], outcomes);
         await removeFromLists(client, [options.listId], rows.filter((r) => !r.consent), outcomes);
       } else if (batch.op === 'remove' || batch.op === 'delete') {
-        const rows = keyRows(batch.rows, outcomes);
+        const rows = keyEmailRows(batch.rows, outcomes);
         await removeFromLists(client, [options.listId], rows, outcomes);
       } else throw unsupported(batch);
     } else {
@@ -156,143 +156,72 @@ function customFields(ctx: ConnectorContext<SendgridConfig>): Promise<Map<string
 
 // ----------------------------------------------------------------------------- rows
 
-interface PreparedRow {
-  index: number;
-  email: string;
-  contact: ContactInput;
-  /** Serialised size, for cutting requests at 6 MB. */
-  bytes: number;
-  consent: boolean;
-}
+/** A contact ready to upsert, with its serialised size (for cutting requests at 6 MB). */
+type PreparedRow = PreparedEmailRow<ContactInput>;
 
-class Outcomes {
-  private readonly items: Array<RowOutcome | undefined>;
-  constructor(size: number) {
-    this.items = new Array<RowOutcome | undefined>(size).fill(undefined);
-  }
-  set(index: number, outcome: RowOutcome): void {
-    this.items[index] = outcome;
-  }
-  get(index: number): RowOutcome | undefined {
-    return this.items[index];
-  }
-  finish(): RowOutcome[] {
-    return this.items.map((o) => o ?? retry('SendGrid did not acknowledge this row'));
-  }
-}
-
-/** Values that mean "no consent" in a mapped consent field; null counts as no consent. */
-const NO_CONSENT = new Set(['false', 'no', 'n', '0', 'denied', 'withdrawn', 'revoked', 'unsubscribed', 'opted_out', 'opt_out', '']);
-export function consentGiven(value: FieldValue | undefined): boolean {
-  if (value === undefined) return true; // field not mapped: the engine's purpose decided already
-  if (value === null) return false;
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'number') return value !== 0;
-  return typeof value === 'string' ? !NO_CONSENT.has(value.trim().toLowerCase()) : true;
-}
-
-/** Normalised, de-duplicated emails; bad keys are rejected here and never sent. */
-function keyRows(rows: OutboundRow[], outcomes: Outcomes): Array<{ index: number; email: string }> {
-  const seen = new Map<string, number>();
-  const result: Array<{ index: number; email: string }> = [];
-  rows.forEach((row, index) => {
-    const email = normalizeEmail(row.key);
-    if (email === null) return outcomes.set(index, rejected(`"${row.key}" is not a valid email address`));
-    const earlier = seen.get(email);
-    if (earlier !== undefined) return outcomes.set(index, rejected(`same email as row ${earlier + 1} of this batch once lowercased (${email})`));
-    seen.set(email, index);
-    result.push({ index, email });
-  });
-  return result;
-}
-
-async function prepareRows(ctx: ConnectorContext<SendgridConfig>, rows: OutboundRow[], consentField: string, outcomes: Outcomes): Promise<PreparedRow[]> {
+async function prepareRows(ctx: ConnectorContext<SendgridConfig>, rows: OutboundRow[], consentField: string, outcomes: RowOutcomes): Promise<PreparedRow[]> {
   const needsCustom = rows.some((r) => Object.keys(r.fields).some((f) => f !== consentField && f !== 'email' && !(f in RESERVED_FIELDS)));
   const custom = needsCustom ? await customFields(ctx) : new Map<string, SendgridFieldDefinition>();
-  const prepared: PreparedRow[] = [];
-  for (const { index, email } of keyRows(rows, outcomes)) {
-    const row = rows[index]!;
-    const contact: ContactInput = { email };
-    const customValues: Record<string, string | number> = {};
-    let problem: string | undefined;
-    for (const [name, value] of Object.entries(row.fields)) {
-      if (name === consentField || name === 'email') continue;
-      if (name in RESERVED_FIELDS) {
-        if (name === 'alternate_emails') {
-          const list = (Array.isArray(value) ? value : value === null ? [] : [value]).map((v) => String(v));
-          if (list.length > 5) problem = `alternate_emails has ${list.length} addresses; SendGrid keeps at most 5`;
-          contact.alternate_emails = list;
+  return prepareEmailRows(rows, outcomes, {
+    consentField,
+    build(email, fields) {
+      const contact: ContactInput = { email };
+      const customValues: Record<string, string | number> = {};
+      let problem: string | undefined;
+      for (const [name, value] of fields) {
+        if (name in RESERVED_FIELDS) {
+          if (name === 'alternate_emails') {
+            const list = (Array.isArray(value) ? value : value === null ? [] : [value]).map((v) => String(v));
+            if (list.length > 5) problem = `alternate_emails has ${list.length} addresses; SendGrid keeps at most 5`;
+            contact.alternate_emails = list;
+            continue;
+          }
+          const text = textOf(value);
+          const max = RESERVED_FIELDS[name];
+          if (max !== undefined && [...text].length > max) problem = `${name} is ${[...text].length} characters; SendGrid allows at most ${max}`;
+          contact[name] = text;
           continue;
         }
-        const text = textOf(value);
-        const max = RESERVED_FIELDS[name];
-        if (max !== undefined && [...text].length > max) problem = `${name} is ${[...text].length} characters; SendGrid allows at most ${max}`;
-        contact[name] = text;
-        continue;
+        const definition = custom.get(name);
+        if (!definition) {
+          throw new ConnectorError(DESTINATION, 'config', `SendGrid has no custom field named ${name}`, {
+            hint: `create it under Marketing → Custom Fields (or map to one of: ${[...new Set([...custom.values()].map((f) => f.name))].join(', ') || 'no custom fields yet'})`,
+          });
+        }
+        if (value === null) {
+          // Text and Date fields are cleared with ''; a Number field cannot be cleared through this API.
+          if (definition.field_type !== 'Number') customValues[definition.id] = '';
+          continue;
+        }
+        if (definition.field_type === 'Number') {
+          const number = typeof value === 'number' ? value : Number(textOf(value));
+          if (!Number.isFinite(number) || textOf(value).trim() === '') problem = `${name} is a Number field in SendGrid; got ${JSON.stringify(value)}`;
+          else customValues[definition.id] = number;
+        } else customValues[definition.id] = textOf(value);
       }
-      const definition = custom.get(name);
-      if (!definition) {
-        throw new ConnectorError(DESTINATION, 'config', `SendGrid has no custom field named ${name}`, {
-          hint: `create it under Marketing → Custom Fields (or map to one of: ${[...new Set([...custom.values()].map((f) => f.name))].join(', ') || 'no custom fields yet'})`,
-        });
-      }
-      if (value === null) {
-        // Text and Date fields are cleared with ''; a Number field cannot be cleared through this API.
-        if (definition.field_type !== 'Number') customValues[definition.id] = '';
-        continue;
-      }
-      if (definition.field_type === 'Number') {
-        const number = typeof value === 'number' ? value : Number(textOf(value));
-        if (!Number.isFinite(number) || textOf(value).trim() === '') problem = `${name} is a Number field in SendGrid; got ${JSON.stringify(value)}`;
-        else customValues[definition.id] = number;
-      } else customValues[definition.id] = textOf(value);
-    }
-    if (problem) {
-      outcomes.set(index, rejected(problem));
-      continue;
-    }
-    if (Object.keys(customValues).length > 0) contact.custom_fields = customValues;
-    prepared.push({ index, email, contact, bytes: Buffer.byteLength(JSON.stringify(contact)) + 1, consent: consentGiven(row.fields[consentField]) });
-  }
-  return prepared;
-}
-
-function textOf(value: FieldValue): string {
-  if (value === null) return '';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+      if (Object.keys(customValues).length > 0) contact.custom_fields = customValues;
+      return { payload: contact, problem };
+    },
+  });
 }
 
 // ----------------------------------------------------------------------------- upsert jobs
 
 /** Requests of ≤30,000 contacts and ≤6 MB (less room for the envelope and list ids). */
 export function chunkBySize<T extends { bytes: number }>(rows: T[], maxRows = SENDGRID_MAX_CONTACTS, maxBytes = SENDGRID_MAX_BYTES - 4096): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    if (current.length > 0 && (current.length >= maxRows || bytes + row.bytes > maxBytes)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(row);
-    bytes += row.bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  return chunkRowsBySize(rows, maxRows, maxBytes);
 }
 
-async function upsertContacts(ctx: ConnectorContext<SendgridConfig>, client: SendgridClient, rows: PreparedRow[], listIds: string[], outcomes: Outcomes): Promise<void> {
+async function upsertContacts(ctx: ConnectorContext<SendgridConfig>, client: SendgridClient, rows: PreparedRow[], listIds: string[], outcomes: RowOutcomes): Promise<void> {
   for (const chunk of chunkBySize(rows)) await upsertChunk(ctx, client, chunk, listIds, outcomes);
 }
 
-async function upsertChunk(ctx: ConnectorContext<SendgridConfig>, client: SendgridClient, rows: PreparedRow[], listIds: string[], outcomes: Outcomes): Promise<void> {
+async function upsertChunk(ctx: ConnectorContext<SendgridConfig>, client: SendgridClient, rows: PreparedRow[], listIds: string[], outcomes: RowOutcomes): Promise<void> {
   let pending = rows;
   // A 400 names the bad contacts; they are rejected and the rest sent again (a few rounds at most).
   for (let round = 0; round < 3 && pending.length > 0; round++) {
     const answer = await client.upsert(
-      pending.map((r) => r.contact),
+      pending.map((r) => r.payload),
       listIds,
     );
     if (answer.kind === 'accepted') {
@@ -320,7 +249,7 @@ async function upsertChunk(ctx: ConnectorContext<SendgridConfig>, client: Sendgr
 }
 
 /** Waits for the job (polling with a timeout) and maps its result to the rows it carried. */
-async function settleJob(ctx: ConnectorContext<SendgridConfig>, client: SendgridClient, jobId: string, rows: PreparedRow[], outcomes: Outcomes): Promise<void> {
+async function settleJob(ctx: ConnectorContext<SendgridConfig>, client: SendgridClient, jobId: string, rows: PreparedRow[], outcomes: RowOutcomes): Promise<void> {
   const status = await waitForJob(ctx, client, jobId);
   if (status === undefined) {
     for (const row of rows) outcomes.set(row.index, retry(`SendGrid job ${jobId} was still pending after ${Math.round(ctx.config.jobTimeoutMs / 1000)} s; the upsert is sent again`));
@@ -430,7 +359,7 @@ function parseCsv(text: string): string[][] {
  * call). An email SendGrid does not know is not on any list, so removal already holds (ok).
  * `keepOutcome`: rows already settled by an upsert keep that outcome unless removal fails.
  */
-async function removeFromLists(client: SendgridClient, listIds: string[], rows: Array<{ index: number; email: string }>, outcomes: Outcomes, keepOutcome = false): Promise<void> {
+async function removeFromLists(client: SendgridClient, listIds: string[], rows: Array<{ index: number; email: string }>, outcomes: RowOutcomes, keepOutcome = false): Promise<void> {
   for (let start = 0; start < rows.length; start += SENDGRID_LOOKUP_CHUNK) {
     const chunk = rows.slice(start, start + SENDGRID_LOOKUP_CHUNK);
     const ids = await client.idsByEmail(chunk.map((r) => r.email));

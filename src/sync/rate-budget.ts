@@ -6,6 +6,7 @@
  * vendor's own window (counting arrivals) can never see more than `count`, whatever the
  * network delay, while the budget is still used almost fully. A 429 pauses the whole budget
  * for Retry-After, so concurrent batches stop together instead of each hitting the limit.
+ * A vendor with several limits (per second and per minute) gets one window each.
  */
 
 export interface RequestBudget {
@@ -97,14 +98,41 @@ export function createRequestBudget(spec: BudgetSpec | undefined, now: () => num
   };
 }
 
+/**
+ * Several windows at once (Klaviyo: 10 per second *and* 150 per minute): a request starts
+ * only when every window admits it, and holds a slot in each until it is over. Windows are
+ * taken in order, so a request waiting on the minute window already holds its second slot —
+ * conservative, never over either limit.
+ */
+export function createMultiWindowBudget(specs: readonly BudgetSpec[], now?: () => number): RequestBudget {
+  if (specs.length <= 1) return createRequestBudget(specs[0], now);
+  const windows = specs.map((spec) => createRequestBudget(spec, now));
+  return {
+    async take(signal) {
+      const releases: (() => void)[] = [];
+      try {
+        for (const window of windows) releases.push(await window.take(signal));
+      } catch (error) {
+        releases.forEach((release) => release());
+        throw error;
+      }
+      return () => releases.forEach((release) => release());
+    },
+    pause(ms) {
+      windows.forEach((window) => window.pause(ms));
+    },
+  };
+}
+
 const budgets = new Map<string, { spec: string; budget: RequestBudget }>();
 
 /** The process-wide budget of a destination account (created on first use). */
-export function budgetFor(destination: string, spec: BudgetSpec | undefined): RequestBudget {
-  const key = JSON.stringify(spec ?? null);
+export function budgetFor(destination: string, spec: BudgetSpec | readonly BudgetSpec[] | undefined): RequestBudget {
+  const specs = spec === undefined ? [] : Array.isArray(spec) ? (spec as readonly BudgetSpec[]) : [spec as BudgetSpec];
+  const key = JSON.stringify(specs);
   const existing = budgets.get(destination);
   if (existing && existing.spec === key) return existing.budget;
-  const budget = createRequestBudget(spec);
+  const budget = createMultiWindowBudget(specs);
   budgets.set(destination, { spec: key, budget });
   return budget;
 }

@@ -6,16 +6,12 @@
  * re-subscribed), and three runs of a 5,000-person audience through the real sync engine
  * (`runSync`) with 429s and 5xx injected. Every test asserts the fake's state.
  */
-import { join } from 'node:path';
 import braze, { brazeConsent } from '../../connectors/braze';
 import { ConnectorError, createConnectorContext, type Batch, type OutboundRow } from '../../connectors/kit';
-import { openControlDb, type ControlDb } from '../../src/control';
-import { loadSyncProject, rejectedRows, resolveSyncTarget, runSync, type SyncRunResult, type SyncTarget } from '../../src/sync';
-import type { Row } from '../../src/warehouse';
+import { rejectedRows } from '../../src/sync';
 import { startBrazeFake, type BrazeFake } from '../fakes/braze-fake';
-import { makeProject, type FixtureProject } from '../helpers/project-fixture';
-import { openTestWarehouse, type TestWarehouse } from '../helpers/test-warehouses';
 import { describeConnectorConformance, type ConnectorFake } from './conformance';
+import { openEngine, TIERED_COLUMNS, type EngineFixture, type TieredPerson as Person } from './engine-harness';
 
 const userRows = (count: number, variant = 0): OutboundRow[] =>
   Array.from({ length: count }, (_, i) => ({ key: `user-${i}`, fields: { first_name: `First${i}`, tier: `tier${variant}`, score: i + variant, vip: i % 2 === 0 } }));
@@ -150,65 +146,9 @@ describe('braze specifics', () => {
 
 // ============================================================================ three runs through the engine
 
-interface Person {
-  email: string;
-  first_name: string;
-  tier: string;
-  score: string;
-  consent: string;
-}
-
-interface EngineFixture {
-  wh: TestWarehouse;
-  control: ControlDb;
-  project: FixtureProject;
-  targets: Map<string, SyncTarget>;
-  setAudience(people: Person[]): Promise<void>;
-  /** Runs a sync until it is not partial (faults leave rows for the next run). */
-  run(sync: string): Promise<SyncRunResult>;
-  cleanup(): Promise<void>;
-}
-
-async function openEngine(files: Record<string, string>, env: Record<string, string>): Promise<EngineFixture> {
-  const wh = await openTestWarehouse('duckdb');
-  const project = makeProject(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, v.replaceAll('$SCHEMA', wh.schema)])));
-  const loaded = loadSyncProject(project.dir, env);
-  const control = await openControlDb(`sqlite://${join(project.dir, 'control.db')}`, project.dir);
-  const targets = new Map([...loaded.syncs].map(([name, sync]) => [name, resolveSyncTarget(sync, { models: new Map(), defaultSchema: wh.schema, stateSchema: `${wh.schema}_st` })]));
-  const d = wh.warehouse.dialect;
-  const audience = { schema: wh.schema, name: 'audience' };
-  const columns = ['email', 'first_name', 'tier', 'score', 'consent'].map((name) => ({ name, type: 'string' as const }));
-  return {
-    wh,
-    control,
-    project,
-    targets,
-    async setAudience(people) {
-      await wh.warehouse.execute(d.dropTableIfExists(audience));
-      await wh.warehouse.execute(d.createTable(audience, columns));
-      await wh.warehouse.load(audience, columns, (async function* () {
-        yield people as unknown as Row[];
-      })());
-    },
-    async run(sync) {
-      const go = () => runSync({ warehouse: wh.warehouse, control, project: 'fixture', projectDir: project.dir }, targets.get(sync)!, { retryBaseMs: 5, allowDeletions: true });
-      let result = await go();
-      for (let i = 0; i < 6 && result.status === 'partial'; i++) result = await go();
-      if (result.status !== 'success' && process.env.CDP_TEST_TIMINGS) console.log(sync, result.status, result.message, result.counts, result.notes);
-      return result;
-    },
-    async cleanup() {
-      await wh.warehouse.execute(`DROP SCHEMA IF EXISTS ${wh.warehouse.dialect.quoteIdent(`${wh.schema}_st`)} CASCADE`).catch(() => undefined);
-      await control.close();
-      await wh.cleanup();
-      project.remove();
-    },
-  };
-}
-
 describe('three runs of a 5,000-person audience through the sync engine, with 429s and 5xx', () => {
   let fake: BrazeFake;
-  let fx: EngineFixture;
+  let fx: EngineFixture<Person>;
   afterEach(async () => {
     await fx?.cleanup();
     await fake?.close();
@@ -216,7 +156,7 @@ describe('three runs of a 5,000-person audience through the sync engine, with 42
 
   test('users (attributes, consent) and a segment flag end equal to the audience; rejected rows carry Braze reasons', async () => {
     fake = await startBrazeFake({ seed: 5, tooManyRate: 0.05, serverErrorRate: 0.05, retryAfterSeconds: 0, rejectUser: (id) => (id.endsWith('7@example.com') && id.startsWith('u12') ? 'User is blocklisted' : undefined) });
-    fx = await openEngine(
+    fx = await openEngine<Person>(
       {
         'destinations.yml': 'bz:\n  type: braze\n  config: { apiKey: "${BZ_KEY}", baseUrl: "${BZ_URL}" }\n',
         'syncs/users.yml': [
@@ -240,6 +180,7 @@ describe('three runs of a 5,000-person audience through the sync engine, with 42
         ].join('\n'),
       },
       { BZ_KEY: fake.apiKey, BZ_URL: fake.url },
+      { columns: TIERED_COLUMNS },
     );
     const person = (i: number, version: number): Person => ({
       email: `u${i}@example.com`,

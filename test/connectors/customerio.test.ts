@@ -6,16 +6,12 @@
  * and three runs of a 5,000-person audience through the real sync engine (`runSync`) with
  * 429s and 5xx injected. Every test asserts the fake's state.
  */
-import { join } from 'node:path';
 import customerio, { customerioConsent } from '../../connectors/customerio';
 import { ConnectorError, createConnectorContext, type Batch, type OutboundRow } from '../../connectors/kit';
-import { openControlDb, type ControlDb } from '../../src/control';
-import { loadSyncProject, rejectedRows, resolveSyncTarget, runSync, type SyncRunResult, type SyncTarget } from '../../src/sync';
-import type { Row } from '../../src/warehouse';
+import { rejectedRows } from '../../src/sync';
 import { startCustomerioFake, type CustomerioFake } from '../fakes/customerio-fake';
-import { makeProject, type FixtureProject } from '../helpers/project-fixture';
-import { openTestWarehouse, type TestWarehouse } from '../helpers/test-warehouses';
 import { describeConnectorConformance, type ConnectorFake } from './conformance';
+import { openEngine, TIERED_COLUMNS, type EngineFixture, type TieredPerson as Person } from './engine-harness';
 
 const personRows = (count: number, variant = 0): OutboundRow[] =>
   Array.from({ length: count }, (_, i) => ({ key: `person-${i}`, fields: { email: `p${i}@example.com`, first_name: `First${i}`, plan: `plan${variant}`, score: i + variant } }));
@@ -142,65 +138,9 @@ describe('customerio specifics', () => {
 
 // ============================================================================ three runs through the engine
 
-interface Person {
-  email: string;
-  first_name: string;
-  tier: string;
-  score: string;
-  consent: string;
-}
-
-interface EngineFixture {
-  wh: TestWarehouse;
-  control: ControlDb;
-  project: FixtureProject;
-  targets: Map<string, SyncTarget>;
-  setAudience(people: Person[]): Promise<void>;
-  /** Runs a sync until it is not partial (faults leave rows for the next run). */
-  run(sync: string): Promise<SyncRunResult>;
-  cleanup(): Promise<void>;
-}
-
-async function openEngine(files: Record<string, string>, env: Record<string, string>): Promise<EngineFixture> {
-  const wh = await openTestWarehouse('duckdb');
-  const project = makeProject(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, v.replaceAll('$SCHEMA', wh.schema)])));
-  const loaded = loadSyncProject(project.dir, env);
-  const control = await openControlDb(`sqlite://${join(project.dir, 'control.db')}`, project.dir);
-  const targets = new Map([...loaded.syncs].map(([name, sync]) => [name, resolveSyncTarget(sync, { models: new Map(), defaultSchema: wh.schema, stateSchema: `${wh.schema}_st` })]));
-  const d = wh.warehouse.dialect;
-  const audience = { schema: wh.schema, name: 'audience' };
-  const columns = ['email', 'first_name', 'tier', 'score', 'consent'].map((name) => ({ name, type: 'string' as const }));
-  return {
-    wh,
-    control,
-    project,
-    targets,
-    async setAudience(people) {
-      await wh.warehouse.execute(d.dropTableIfExists(audience));
-      await wh.warehouse.execute(d.createTable(audience, columns));
-      await wh.warehouse.load(audience, columns, (async function* () {
-        yield people as unknown as Row[];
-      })());
-    },
-    async run(sync) {
-      const go = () => runSync({ warehouse: wh.warehouse, control, project: 'fixture', projectDir: project.dir }, targets.get(sync)!, { retryBaseMs: 5, allowDeletions: true });
-      let result = await go();
-      for (let i = 0; i < 6 && result.status === 'partial'; i++) result = await go();
-      if (result.status !== 'success' && process.env.CDP_TEST_TIMINGS) console.log(sync, result.status, result.message, result.counts, result.notes);
-      return result;
-    },
-    async cleanup() {
-      await wh.warehouse.execute(`DROP SCHEMA IF EXISTS ${wh.warehouse.dialect.quoteIdent(`${wh.schema}_st`)} CASCADE`).catch(() => undefined);
-      await control.close();
-      await wh.cleanup();
-      project.remove();
-    },
-  };
-}
-
 describe('three runs of a 5,000-person audience through the sync engine, with 429s and 5xx', () => {
   let fake: CustomerioFake;
-  let fx: EngineFixture;
+  let fx: EngineFixture<Person>;
   afterEach(async () => {
     await fx?.cleanup();
     await fake?.close();
@@ -209,7 +149,7 @@ describe('three runs of a 5,000-person audience through the sync engine, with 42
   test('people (attributes, consent) and a manual segment end equal to the audience; rejected rows carry Customer.io reasons', async () => {
     fake = await startCustomerioFake({ seed: 3, tooManyRate: 0.15, serverErrorRate: 0.15, retryAfterSeconds: 0, rateLimit: { count: 100_000, perMs: 1000 }, rejectPerson: (id) => (id.endsWith('13@example.com') ? 'identifier is suppressed' : undefined) });
     const segmentId = fake.createSegment();
-    fx = await openEngine(
+    fx = await openEngine<Person>(
       {
         'destinations.yml': 'cio:\n  type: customerio\n  config: { siteId: "${CIO_SITE}", apiKey: "${CIO_KEY}", baseUrl: "${CIO_URL}" }\n',
         'syncs/people.yml': [
@@ -233,6 +173,7 @@ describe('three runs of a 5,000-person audience through the sync engine, with 42
         ].join('\n'),
       },
       { CIO_SITE: fake.siteId, CIO_KEY: fake.apiKey, CIO_URL: fake.url },
+      { columns: TIERED_COLUMNS },
     );
     const person = (i: number, version: number): Person => ({
       email: `u${i}@example.com`,

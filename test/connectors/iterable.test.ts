@@ -5,16 +5,12 @@
  * unsubscribes for withdrawn consent, forgotten users, auth hints, the bulkUpdate rate limit —
  * and three runs of a 5,000-person audience through the real sync engine with 429s and 5xx.
  */
-import { join } from 'node:path';
 import iterable, { chunkBySize, discoverIterableFields, discoverIterableLists } from '../../connectors/iterable';
 import { ConnectorError, createConnectorContext, type BatchOp, type OutboundRow, type RowOutcome } from '../../connectors/kit';
-import { openControlDb, type ControlDb } from '../../src/control';
-import { loadSyncProject, rejectedRows, resolveSyncTarget, runSync, type SyncRunResult, type SyncTarget } from '../../src/sync';
-import type { Row } from '../../src/warehouse';
+import { rejectedRows } from '../../src/sync';
 import { startIterableFake, type IterableFake } from '../fakes/iterable-fake';
-import { makeProject, type FixtureProject } from '../helpers/project-fixture';
-import { openTestWarehouse, type TestWarehouse } from '../helpers/test-warehouses';
 import { describeConnectorConformance, type ConnectorFake } from './conformance';
+import { openEngine, type EngineFixture } from './engine-harness';
 
 const roomy = { count: 1000, perMs: 1000 };
 
@@ -150,58 +146,39 @@ interface Person {
 
 describe('iterable through the sync engine', () => {
   let fake: IterableFake;
-  let wh: TestWarehouse;
-  let project: FixtureProject;
-  let control: ControlDb;
-  let target: SyncTarget;
+  let fx: EngineFixture<Person>;
   let listId: string;
 
   beforeAll(async () => {
     fake = await startIterableFake({ bulkRate: { count: 5, perMs: 1000 } });
     listId = fake.createList('vip');
-    wh = await openTestWarehouse('duckdb');
     const config = { apiKey: fake.apiKey, baseUrl: fake.url };
-    project = makeProject({
-      'destinations.yml': `it:\n  type: iterable\n  config: ${JSON.stringify(config)}\n  limits: { batch_rows: 500, concurrency: 2, requests_per_second: 20 }\n`,
-      'consent.yml': 'purposes:\n  email_marketing: { column: consent, granted: [granted] }\n',
-      'syncs/vip.yml': [
-        `source: { table: ${wh.schema}.audience }`,
-        'destination: it',
-        'object: list_members',
-        'mode: mirror',
-        'key: email',
-        'mapping: { email: email, firstName: first_name, plan: plan }',
-        'purpose: email_marketing',
-        `object_options: { listId: "${listId}" }`,
-        'options: { max_attempts: 8, timeout_ms: 5000, max_deletion_share: 0.9 }',
-      ].join('\n'),
-    });
-    target = resolveSyncTarget(loadSyncProject(project.dir, {}).syncs.get('vip')!, { models: new Map(), defaultSchema: wh.schema, stateSchema: `${wh.schema}_state` });
-    control = await openControlDb(`sqlite://${join(project.dir, 'control.db')}`, project.dir);
+    fx = await openEngine<Person>(
+      {
+        'destinations.yml': `it:\n  type: iterable\n  config: ${JSON.stringify(config)}\n  limits: { batch_rows: 500, concurrency: 2, requests_per_second: 20 }\n`,
+        'consent.yml': 'purposes:\n  email_marketing: { column: consent, granted: [granted] }\n',
+        'syncs/vip.yml': [
+          'source: { table: $SCHEMA.audience }',
+          'destination: it',
+          'object: list_members',
+          'mode: mirror',
+          'key: email',
+          'mapping: { email: email, firstName: first_name, plan: plan }',
+          'purpose: email_marketing',
+          `object_options: { listId: "${listId}" }`,
+          'options: { max_attempts: 8, timeout_ms: 5000, max_deletion_share: 0.9 }',
+        ].join('\n'),
+      },
+      {},
+      // The breaker stays armed and a run is retried at most 4 times, as before the harness.
+      { columns: ['email', 'first_name', 'plan', 'consent'], reruns: 4, allowDeletions: false },
+    );
   });
   afterAll(async () => {
-    await control?.close();
-    await wh?.cleanup();
-    project?.remove();
+    await fx?.cleanup();
     await fake?.close();
   });
 
-  const columns = ['email', 'first_name', 'plan', 'consent'].map((name) => ({ name, type: 'string' as const }));
-  async function setAudience(people: Person[]): Promise<void> {
-    const d = wh.warehouse.dialect;
-    const table = { schema: wh.schema, name: 'audience' };
-    await wh.warehouse.execute(d.dropTableIfExists(table));
-    await wh.warehouse.execute(d.createTable(table, columns));
-    await wh.warehouse.load(table, columns, (async function* () {
-      yield people as unknown as Row[];
-    })());
-  }
-  async function runUntilSettled(): Promise<SyncRunResult> {
-    const env = { warehouse: wh.warehouse, control, project: 'it', projectDir: project.dir };
-    let result = await runSync(env, target, { retryBaseMs: 5 });
-    for (let i = 0; i < 4 && result.status === 'partial'; i++) result = await runSync(env, target, { retryBaseMs: 5 });
-    return result;
-  }
   function expectFakeEqualsAudience(people: Person[], rejectedKeys: Set<string>): void {
     const expected = new Map(people.filter((p) => p.consent === 'granted' && !rejectedKeys.has(p.email)).map((p) => [p.email, { firstName: p.first_name, plan: p.plan }]));
     expect(fake.listMembers(listId)).toEqual([...expected.keys()].sort());
@@ -213,26 +190,26 @@ describe('iterable through the sync engine', () => {
   test('5,000 people over three runs with 429s and 5xx: list members and dataFields equal the audience; rejected rows carry Iterable’s reason', async () => {
     fake.forget('p77@example.com');
     let audience = Array.from({ length: 5000 }, (_, i) => person(i));
-    await setAudience(audience);
+    await fx.setAudience(audience);
     fake.failNext(2, 503);
-    let result = await runUntilSettled();
+    let result = await fx.run('vip');
     expect(result.status).toBe('success');
     expectFakeEqualsAudience(audience, new Set(['p77@example.com']));
-    const rejected = await rejectedRows(wh.warehouse, target.tables);
+    const rejected = await rejectedRows(fx.wh.warehouse, fx.targets.get('vip')!.tables);
     expect(rejected.rows.map((r) => [r.key, r.reason])).toEqual([['p77@example.com', 'Iterable: the user was forgotten (GDPR) and may not be re-created']]);
 
     audience = Array.from({ length: 5400 }, (_, i) => person(i, { plan: i % 6 === 0 ? 'enterprise' : i % 4 === 0 ? 'pro' : 'free', consent: i % 10 === 0 || i % 13 === 2 ? 'denied' : 'granted' })).filter((_, i) => i % 7 !== 1);
-    await setAudience(audience);
+    await fx.setAudience(audience);
     fake.failNext(3, 429, 1);
     fake.failNext(1, 500);
-    result = await runUntilSettled();
+    result = await fx.run('vip');
     expect(result.status).toBe('success');
     expectFakeEqualsAudience(audience, new Set(['p77@example.com']));
 
     audience = Array.from({ length: 5400 }, (_, i) => person(i, { first_name: i % 3 === 0 ? `Renamed${i}` : `Name${i}`, consent: i % 10 === 0 || i % 13 === 2 ? 'denied' : 'granted' })).filter((_, i) => i % 11 !== 4);
-    await setAudience(audience);
+    await fx.setAudience(audience);
     fake.failNext(1, 502);
-    result = await runUntilSettled();
+    result = await fx.run('vip');
     expect(result.status).toBe('success');
     expectFakeEqualsAudience(audience, new Set(['p77@example.com']));
     expect(fake.requests.filter((r) => r.status === 429).length).toBeGreaterThan(0);

@@ -7,16 +7,12 @@
  * audience through the real sync engine (runSync on DuckDB) with 429s and 5xx injected.
  * Every test asserts the fake's end state, and that no request was refused by the spec.
  */
-import { join } from 'node:path';
 import sendgrid, { chunkBySize, discoverSendgridFields, parseErrorsFile } from '../../connectors/sendgrid';
 import { ConnectorError, createConnectorContext, type BatchOp, type OutboundRow, type RowOutcome } from '../../connectors/kit';
-import { openControlDb, type ControlDb } from '../../src/control';
-import { loadSyncProject, rejectedRows, resolveSyncTarget, runSync, type SyncRunResult, type SyncTarget } from '../../src/sync';
-import type { Row } from '../../src/warehouse';
+import { rejectedRows } from '../../src/sync';
 import { startSendgridFake, type SendgridFake } from '../fakes/sendgrid-fake';
-import { makeProject, type FixtureProject } from '../helpers/project-fixture';
-import { openTestWarehouse, type TestWarehouse } from '../helpers/test-warehouses';
 import { describeConnectorConformance, type ConnectorFake } from './conformance';
+import { openEngine, type EngineFixture } from './engine-harness';
 
 const fast = { jobPollMs: 10, jobTimeoutMs: 5_000 };
 
@@ -227,58 +223,39 @@ interface Person {
 
 describe('sendgrid through the sync engine', () => {
   let fake: SendgridFake;
-  let wh: TestWarehouse;
-  let project: FixtureProject;
-  let control: ControlDb;
-  let target: SyncTarget;
+  let fx: EngineFixture<Person>;
   let listId: string;
 
   beforeAll(async () => {
     fake = await startSendgridFake({ jobDelayMs: 10, rateLimit: { count: 40, perMs: 1000 } });
     listId = fake.createList('vip');
-    wh = await openTestWarehouse('duckdb');
     const config = { apiKey: fake.apiKey, baseUrl: fake.url, jobPollMs: 10, jobTimeoutMs: 10_000 };
-    project = makeProject({
-      'destinations.yml': `sg:\n  type: sendgrid\n  config: ${JSON.stringify(config)}\n  limits: { batch_rows: 500, concurrency: 2 }\n`,
-      'consent.yml': 'purposes:\n  email_marketing: { column: consent, granted: [granted] }\n',
-      'syncs/vip.yml': [
-        `source: { table: ${wh.schema}.audience }`,
-        'destination: sg',
-        'object: list_members',
-        'mode: mirror',
-        'key: email',
-        'mapping: { email: email, first_name: first_name, city: city }',
-        'purpose: email_marketing',
-        `object_options: { listId: "${listId}" }`,
-        'options: { max_attempts: 8, timeout_ms: 5000, max_deletion_share: 0.9 }',
-      ].join('\n'),
-    });
-    const loaded = loadSyncProject(project.dir, {});
-    target = resolveSyncTarget(loaded.syncs.get('vip')!, { models: new Map(), defaultSchema: wh.schema, stateSchema: `${wh.schema}_state` });
-    control = await openControlDb(`sqlite://${join(project.dir, 'control.db')}`, project.dir);
+    fx = await openEngine<Person>(
+      {
+        'destinations.yml': `sg:\n  type: sendgrid\n  config: ${JSON.stringify(config)}\n  limits: { batch_rows: 500, concurrency: 2 }\n`,
+        'consent.yml': 'purposes:\n  email_marketing: { column: consent, granted: [granted] }\n',
+        'syncs/vip.yml': [
+          'source: { table: $SCHEMA.audience }',
+          'destination: sg',
+          'object: list_members',
+          'mode: mirror',
+          'key: email',
+          'mapping: { email: email, first_name: first_name, city: city }',
+          'purpose: email_marketing',
+          `object_options: { listId: "${listId}" }`,
+          'options: { max_attempts: 8, timeout_ms: 5000, max_deletion_share: 0.9 }',
+        ].join('\n'),
+      },
+      {},
+      // The breaker stays armed and a run is retried at most 4 times, as before the harness.
+      { columns: ['email', 'first_name', 'city', 'consent'], reruns: 4, allowDeletions: false },
+    );
   });
   afterAll(async () => {
-    await control?.close();
-    await wh?.cleanup();
-    project?.remove();
+    await fx?.cleanup();
     await fake?.close();
   });
 
-  const columns = ['email', 'first_name', 'city', 'consent'].map((name) => ({ name, type: 'string' as const }));
-  async function setAudience(people: Person[]): Promise<void> {
-    const d = wh.warehouse.dialect;
-    const table = { schema: wh.schema, name: 'audience' };
-    await wh.warehouse.execute(d.dropTableIfExists(table));
-    await wh.warehouse.execute(d.createTable(table, columns));
-    await wh.warehouse.load(table, columns, (async function* () {
-      yield people as unknown as Row[];
-    })());
-  }
-  async function runUntilSettled(): Promise<SyncRunResult> {
-    let result = await runSync({ warehouse: wh.warehouse, control, project: 'sg', projectDir: project.dir }, target, { retryBaseMs: 5 });
-    for (let i = 0; i < 4 && result.status === 'partial'; i++) result = await runSync({ warehouse: wh.warehouse, control, project: 'sg', projectDir: project.dir }, target, { retryBaseMs: 5 });
-    return result;
-  }
   function expectFakeEqualsAudience(people: Person[], rejectedKeys: Set<string>): void {
     const expected = new Map(people.filter((p) => p.consent === 'granted' && !rejectedKeys.has(p.email)).map((p) => [p.email, { first_name: p.first_name, city: p.city }]));
     expect(fake.listMembers(listId)).toEqual([...expected.keys()].sort());
@@ -291,28 +268,28 @@ describe('sendgrid through the sync engine', () => {
     fake.setRecordFault((email) => (email === 'p77@example.com' ? 'email is on the global bounce list' : undefined));
     // Run 1: everyone with consent.
     let audience = Array.from({ length: 5000 }, (_, i) => person(i));
-    await setAudience(audience);
+    await fx.setAudience(audience);
     fake.failNext(2, 503);
-    let result = await runUntilSettled();
+    let result = await fx.run('vip');
     expect(result.status).toBe('success');
     expectFakeEqualsAudience(audience, new Set(['p77@example.com']));
-    const rejected = await rejectedRows(wh.warehouse, target.tables);
+    const rejected = await rejectedRows(fx.wh.warehouse, fx.targets.get('vip')!.tables);
     expect(rejected.rows.map((r) => [r.key, r.reason])).toEqual([['p77@example.com', 'SendGrid: email is on the global bounce list']]);
 
     // Run 2: removals, changes, adds, consent withdrawals; a 429 storm and 5xx.
     audience = Array.from({ length: 5400 }, (_, i) => person(i, { city: i % 5 === 0 ? `Moved${i}` : `City${i % 50}`, consent: i % 10 === 0 || i % 13 === 2 ? 'denied' : 'granted' })).filter((_, i) => i % 7 !== 1);
-    await setAudience(audience);
+    await fx.setAudience(audience);
     fake.failNext(3, 429, 1);
     fake.failNext(2, 500);
-    result = await runUntilSettled();
+    result = await fx.run('vip');
     expect(result.status).toBe('success');
     expectFakeEqualsAudience(audience, new Set(['p77@example.com']));
 
     // Run 3: people come back, names change, consent withdrawn earlier stays withdrawn.
     audience = Array.from({ length: 5400 }, (_, i) => person(i, { first_name: i % 3 === 0 ? `Renamed${i}` : `Name${i}`, consent: i % 10 === 0 || i % 13 === 2 ? 'denied' : 'granted' })).filter((_, i) => i % 11 !== 4);
-    await setAudience(audience);
+    await fx.setAudience(audience);
     fake.failNext(1, 502);
-    result = await runUntilSettled();
+    result = await fx.run('vip');
     expect(result.status).toBe('success');
     expectFakeEqualsAudience(audience, new Set(['p77@example.com']));
 

@@ -13,7 +13,7 @@
  * state, with a history so a test can prove nobody was re-subscribed.
  */
 import { z } from 'zod';
-import { startVendorFake, zodReason, type FakeAnswer, type VendorFakeFaults, type VendorFakeServer } from './mailchimp-fake';
+import { startVendorFake, zodReason, type FakeAnswer, type VendorFakeFaults, type VendorFakeServer } from './vendor-fake';
 
 export const BRAZE_TRACK_LIMIT = 75;
 export const BRAZE_DELETE_LIMIT = 50;

@@ -12,7 +12,7 @@
  * People keep an `unsubscribed` history, so tests can prove nobody was re-subscribed.
  */
 import { z } from 'zod';
-import { startVendorFake, zodReason, type FakeAnswer, type VendorFakeFaults, type VendorFakeServer } from './mailchimp-fake';
+import { startVendorFake, zodReason, type FakeAnswer, type VendorFakeFaults, type VendorFakeServer } from './vendor-fake';
 
 export const CIO_BATCH_BYTES = 500 * 1024;
 export const CIO_OBJECT_BYTES = 32 * 1024;
