@@ -19,6 +19,7 @@ import { profileRoutes } from './routes/profiles';
 import { segmentRoutes } from './routes/segments';
 import { syncRoutes } from './routes/syncs';
 import { systemRoutes } from './routes/system';
+import { registerUiRoutes } from './ui-assets';
 import { ValidationError } from '../scheduler';
 
 export interface ApiServer {
@@ -74,6 +75,7 @@ export function buildApiServer(ctx: ServerContext, options: { version?: string; 
       },
     });
   }
+  registerUiRoutes(app); // the web UI's static assets (no auth: they hold no data)
   openapiHolder.doc = buildOpenApi(routes, { title: 'warehouse-cdp', version: options.version ?? '0.1.0' });
   return { app, routes, openapi: openapiHolder.doc, metrics };
 }
