@@ -256,6 +256,8 @@ export default defineDestination({
     parseResponse(DESTINATION, z.object({ results: z.array(z.unknown()).optional() }), response, 'read the customer');
   },
   async write(ctx, batch) {
-    return (await writeGoogleAdsBatch(ctx, batch)).outcomes;
+    const { outcomes, report } = await writeGoogleAdsBatch(ctx, batch);
+    ctx.report?.(report);
+    return outcomes;
   },
 });

@@ -67,6 +67,8 @@ export function createConnectorContext<Config>(
     baseUrl?: string;
     run?: ConnectorContext<Config>['run'];
     baseDir?: string;
+    /** Receives each batch's match-rate report from ad connectors (`ConnectorContext.report`). */
+    report?: ConnectorContext<Config>['report'];
     /**
      * Runs before every request (the engine's shared rate budget takes a slot here); a
      * returned function is called when the request is over, answered or not.
@@ -93,7 +95,7 @@ export function createConnectorContext<Config>(
           }
         }
       : raw;
-  return { config, signal, http, run: options.run, baseDir: options.baseDir };
+  return { config, signal, http, run: options.run, baseDir: options.baseDir, ...(options.report ? { report: options.report } : {}) };
 }
 
 function configBaseUrl(config: unknown): string | undefined {

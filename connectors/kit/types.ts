@@ -5,6 +5,7 @@
  * outcomes. Connectors never touch the warehouse and never read `process.env`.
  */
 import type { z } from 'zod';
+import type { AdBatchReport } from './match-rate';
 
 /** What a sync asks of a destination object. Modes are data: see `modeOperations`. */
 export type SyncMode = 'upsert' | 'update' | 'insert' | 'mirror' | 'add_remove' | 'archive';
@@ -106,6 +107,12 @@ export interface ConnectorContext<Config> {
   run?: { id: string; sync: string; startedAt: Date };
   /** Folder that relative paths in the config resolve against (the project folder). */
   baseDir?: string;
+  /**
+   * Ad connectors hand the engine each batch's match-rate report here (issue 9); the engine
+   * sums them over the run and keeps the sum with the run record. Counts only. Optional:
+   * absent outside a sync run (tests, `check`).
+   */
+  report?(report: AdBatchReport): void;
 }
 
 export interface DestinationDefinition<ConfigSchema extends z.ZodType = z.ZodType> {

@@ -134,6 +134,8 @@ export default defineDestination({
     if (response.status >= 300) linkedinError(response, 'check access');
   },
   async write(ctx, batch) {
-    return (await writeLinkedinBatch(ctx, batch)).outcomes;
+    const { outcomes, report } = await writeLinkedinBatch(ctx, batch);
+    ctx.report?.(report);
+    return outcomes;
   },
 });

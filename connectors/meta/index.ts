@@ -154,6 +154,8 @@ export default defineDestination({
   },
 
   async write(ctx, batch) {
-    return (await writeMetaBatch(ctx, batch)).outcomes;
+    const { outcomes, report } = await writeMetaBatch(ctx, batch);
+    ctx.report?.(report);
+    return outcomes;
   },
 });

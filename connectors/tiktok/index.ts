@@ -119,6 +119,8 @@ export default defineDestination({
     if (parsed.code !== 0) throw codeError(parsed.code, parsed.message, 'check access');
   },
   async write(ctx, batch) {
-    return (await writeTiktokBatch(ctx, batch)).outcomes;
+    const { outcomes, report } = await writeTiktokBatch(ctx, batch);
+    ctx.report?.(report);
+    return outcomes;
   },
 });

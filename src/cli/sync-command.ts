@@ -19,12 +19,14 @@ import {
   saveSyncDefinitions,
   storableSync,
   syncRuns,
+  runMatchRate,
   type SyncCounts,
   type SyncProject,
   type SyncRunResult,
   type SyncTarget,
 } from '../sync';
 import type { Warehouse } from '../warehouse';
+import type { MatchRateReport } from '../../connectors/kit/match-rate';
 
 export interface SyncSession {
   project: Project;
@@ -111,7 +113,20 @@ export function printRunResult(result: SyncRunResult, out: Output): void {
   for (const note of result.notes) out.line(`  note: ${note}`);
   out.line(`${result.sync}: ${result.status.toUpperCase()} in ${formatDuration(result.timings.total_ms ?? 0)} (run ${result.runId})`);
   out.line(countsLine(result.counts));
+  if (result.matchRate) out.line(`  ${matchRateLine(result.matchRate)}`);
   if (result.message) (result.status === 'success' ? out.line : out.error)(`  ${result.message}`);
+}
+
+/** e.g. "match: 5,000 members; email 4,812, phone 1,200; sent 4,963, refused 37, invalid 12 (usable 99%)". Counts only. */
+export function matchRateLine(m: MatchRateReport): string {
+  const ids = Object.entries(m.withIdentifier)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([type, n]) => `${type} ${formatCount(n)}/${formatCount(m.members)}`)
+    .join(', ');
+  return (
+    `match: ${formatCount(m.members)} members${ids ? `; ${ids}` : ''}; ` +
+    `sent ${formatCount(m.sent)}, refused ${formatCount(m.rejectedLocally)}, invalid ${formatCount(m.reportedInvalid)} (usable ${Math.round(m.usableShare * 100)}%)`
+  );
 }
 
 function countsLine(c: SyncCounts): string {
@@ -136,8 +151,17 @@ export async function syncRunsCommand(global: GlobalOptions, name: string, optio
       const took = run.finished_at ? formatDuration(run.finished_at.getTime() - run.started_at.getTime()) : 'running';
       const summary = counts ? `+${counts.added} ~${counts.changed} -${counts.removed} ok ${counts.succeeded} rejected ${counts.rejected} unsent ${counts.unsent}` : '';
       out.line(`${run.started_at.toISOString()}  ${run.status.padEnd(9)} ${took.padEnd(7)} ${summary}${run.message ? `  ${run.message}` : ''}`);
+      const matchRate = runMatchRate(run);
+      if (matchRate) out.line(`  ${matchRateLine(matchRate)}`);
     }
-    out.result(runs.map((r) => ({ ...r, counts: r.counts ? (JSON.parse(r.counts) as unknown) : null, timings: r.timings ? (JSON.parse(r.timings) as unknown) : null })));
+    out.result(
+      runs.map((r) => ({
+        ...r,
+        counts: r.counts ? (JSON.parse(r.counts) as unknown) : null,
+        timings: r.timings ? (JSON.parse(r.timings) as unknown) : null,
+        match_rate: runMatchRate(r) ?? null,
+      })),
+    );
     return 0;
   } finally {
     await control.close();

@@ -176,4 +176,19 @@ export const migrations = [
       for (const table of ['cdp_alert_states', 'cdp_workers', 'cdp_jobs', 'cdp_schedules', 'cdp_destinations', 'cdp_audit', 'cdp_api_tokens']) await knex.schema.dropTable(table);
     },
   },
+  {
+    // Match-rate report of ad-audience syncs (issue 9): the run's summed counts as JSON (never
+    // an identifier), null for runs of other destinations.
+    name: '004_sync_match_rate',
+    async up(knex: Knex) {
+      await knex.schema.alterTable('cdp_sync_runs', (t) => {
+        t.text('match_rate');
+      });
+    },
+    async down(knex: Knex) {
+      await knex.schema.alterTable('cdp_sync_runs', (t) => {
+        t.dropColumn('match_rate');
+      });
+    },
+  },
 ];

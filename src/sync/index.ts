@@ -6,7 +6,7 @@ export { compileMapping, type CompiledMapping } from './mapping';
 export { planSync, planSamples, PLAN_KINDS, type SyncPlan, type SyncTarget, type PlanOptions, type PlanSample, type PlanKind } from './planner';
 export { resolveSyncTarget, type RelationLookup } from './sync-target';
 export { runSync, dryRunSync, type SyncRunOptions, type SyncRunResult, type SyncRunEnv } from './run-sync';
-export { saveSyncDefinitions, storedSyncs, syncRuns, type SyncRunRecord, type SyncRunStatus } from './sync-records';
+export { saveSyncDefinitions, storedSyncs, syncRuns, runMatchRate, type SyncRunRecord, type SyncRunStatus } from './sync-records';
 export { syncTables, dropSyncTables, type SyncTables } from './state-tables';
 export { createRequestBudget, budgetFor, budgetFromRate, type RequestBudget } from './rate-budget';
 export { rejectedRows, type RejectedRow } from './rejected-rows';

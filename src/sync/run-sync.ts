@@ -12,6 +12,7 @@
  */
 import type { BatchOp, ConnectorContext } from '../../connectors/kit';
 import { createConnectorContext, parseRetryAfter } from '../../connectors/kit';
+import { matchRateReport, type AdBatchReport, type MatchRateReport } from '../../connectors/kit/match-rate';
 import type { ControlDb } from '../control';
 import { messageOf, isCdpError } from '../errors';
 import type { Warehouse } from '../warehouse';
@@ -52,6 +53,8 @@ export interface SyncRunResult {
   counts: SyncCounts;
   timings: Record<string, number>;
   message?: string;
+  /** Ad-audience syncs: the connector's match-rate reports summed over the run (issue 9). */
+  matchRate?: MatchRateReport;
   /** Things the user should know (an interrupted previous run, recovered outcomes …). */
   notes: string[];
 }
@@ -75,6 +78,8 @@ export async function runSync(env: SyncRunEnv, target: SyncTarget, options: Sync
   heartbeat.unref();
   let status: SyncRunStatus = 'running';
   let message: string | undefined;
+  const batchReports: AdBatchReport[] = [];
+  const matchRate = (): MatchRateReport | undefined => (batchReports.length > 0 ? matchRateReport(batchReports) : undefined);
   try {
     await startSyncRun(control, { id: runId, project: env.project, sync: sync.name, trigger: options.trigger ?? 'cli', full: Boolean(options.full), retryRejected: Boolean(options.retryRejected), startedAt });
     if (lock.interruptedRunId) {
@@ -112,6 +117,7 @@ export async function runSync(env: SyncRunEnv, target: SyncTarget, options: Sync
       signal,
       run: { id: runId, sync: sync.name, startedAt },
       baseDir: env.projectDir,
+      report: (report) => void batchReports.push(report),
       beforeRequest: () => budget.take(signal),
       afterResponse: (response) => {
         if (response.status === 429) budget.pause(parseRetryAfter(response.headers.get('retry-after')) ?? 1000);
@@ -150,7 +156,7 @@ export async function runSync(env: SyncRunEnv, target: SyncTarget, options: Sync
       message = 'cancelled; acknowledged rows were committed, the rest is sent by the next run';
     } else status = counts.unsent > 0 ? 'partial' : 'success';
     if (status === 'partial') message = `${counts.unsent} rows still failing after ${spec.options.max_attempts} attempts; the next run sends them`;
-    return { runId, sync: sync.name, status, counts, timings, message, notes };
+    return { runId, sync: sync.name, status, counts, timings, message, notes, ...(batchReports.length > 0 ? { matchRate: matchRate() } : {}) };
   } catch (error) {
     status = 'failed';
     message = isCdpError(error) ? error.toLine() : messageOf(error);
@@ -159,7 +165,7 @@ export async function runSync(env: SyncRunEnv, target: SyncTarget, options: Sync
     clearInterval(heartbeat);
     timings.total_ms = Date.now() - startedAt.getTime();
     const recordMessage = [message, ...notes].filter(Boolean).join(' | ') || undefined;
-    await finishSyncRun(control, runId, { status: status === 'running' ? 'failed' : status, counts, timings, message: recordMessage }).catch(() => undefined);
+    await finishSyncRun(control, runId, { status: status === 'running' ? 'failed' : status, counts, timings, message: recordMessage, matchRate: matchRate() }).catch(() => undefined);
     await lock.release().catch(() => undefined);
   }
 }

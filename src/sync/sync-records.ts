@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import type { ControlDb } from '../control';
 import { CdpError } from '../errors';
+import type { MatchRateReport } from '../../connectors/kit/match-rate';
 import type { SyncCounts } from './sync-counts';
 
 const STALE_AFTER_MS = 10 * 60 * 1000;
@@ -129,6 +130,8 @@ export const syncRunRecordSchema = z.object({
   counts: z.string().nullable(),
   timings: z.string().nullable(),
   message: z.string().nullable(),
+  /** JSON MatchRateReport of an ad-audience run (issue 9); null for other destinations. */
+  match_rate: z.string().nullable().optional(),
 });
 export type SyncRunRecord = z.infer<typeof syncRunRecordSchema>;
 export type SyncRunStatus = SyncRunRecord['status'];
@@ -155,14 +158,29 @@ export async function updateSyncRunCounts(db: ControlDb, runId: string, counts: 
   await db.knex('cdp_sync_runs').where({ id: runId }).update({ counts: JSON.stringify(counts) });
 }
 
-export async function finishSyncRun(db: ControlDb, runId: string, result: { status: SyncRunStatus; counts: SyncCounts; timings: Record<string, number>; message?: string }): Promise<void> {
+export async function finishSyncRun(
+  db: ControlDb,
+  runId: string,
+  result: { status: SyncRunStatus; counts: SyncCounts; timings: Record<string, number>; message?: string; matchRate?: MatchRateReport },
+): Promise<void> {
   await db.knex('cdp_sync_runs').where({ id: runId }).update({
     status: result.status,
     finished_at: new Date(),
     counts: JSON.stringify(result.counts),
     timings: JSON.stringify(result.timings),
     message: result.message ?? null,
+    match_rate: result.matchRate ? JSON.stringify(result.matchRate) : null,
   });
+}
+
+/** The match-rate report stored with a run record, or undefined (not an ad sync, or unreadable). */
+export function runMatchRate(record: Pick<SyncRunRecord, 'match_rate'>): MatchRateReport | undefined {
+  if (!record.match_rate) return undefined;
+  try {
+    return JSON.parse(record.match_rate) as MatchRateReport;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function syncRuns(db: ControlDb, project: string, sync: string, limit = 20): Promise<SyncRunRecord[]> {

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { CdpError } from '../../errors';
 import { getJob, parseScheduleValue, ValidationError } from '../../scheduler';
-import { dryRunSync, loadSyncProject, rejectedRows, storedSyncs, syncFileSchema, syncRuns, type LoadedSync } from '../../sync';
+import { dryRunSync, loadSyncProject, rejectedRows, runMatchRate, storedSyncs, syncFileSchema, syncRuns, type LoadedSync } from '../../sync';
 import type { ServerContext } from '../context';
 import { jsonValue } from '../context';
 import { zodIssues } from '../errors-http';
@@ -40,6 +40,18 @@ const runSchema = z.object({
   counts: countsSchema.nullable(),
   timings: countsSchema.nullable(),
   message: z.string().nullable(),
+  /** Ad-audience syncs (issue 9): the run's match-rate report (counts only); null otherwise. */
+  match_rate: z
+    .object({
+      members: z.number(),
+      withIdentifier: z.record(z.string(), z.number()),
+      sent: z.number(),
+      rejectedLocally: z.number(),
+      reportedInvalid: z.number(),
+      identifierShare: z.record(z.string(), z.number()),
+      usableShare: z.number(),
+    })
+    .nullable(),
 });
 
 export function syncRoutes(ctx: ServerContext): RouteDef[] {
@@ -205,6 +217,7 @@ export function syncRoutes(ctx: ServerContext): RouteDef[] {
           counts: r.counts ? (JSON.parse(r.counts) as Record<string, number>) : null,
           timings: r.timings ? (JSON.parse(r.timings) as Record<string, number>) : null,
           message: r.message,
+          match_rate: runMatchRate(r) ?? null,
         })),
     }),
     defineRoute({
