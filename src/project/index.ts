@@ -2,3 +2,4 @@
 export * from './project-schema';
 export * from './load-project';
 export { parseYaml, readYamlFile, type Env, type YamlSource } from './yaml-file';
+export { formatZodIssue } from './zod-issues';

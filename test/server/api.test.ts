@@ -155,6 +155,41 @@ describe('REST API', () => {
     expect((await call('GET', '/segments/name_one/size', undefined)).statusCode).toBe(401);
   });
 
+  test('segments: a draft rule tree is sized live without being saved', async () => {
+    const draft = { rules: { all: [{ trait: 'first_name', op: 'starts_with', value: 'Name1' }] } };
+    const sized = await call('POST', '/segments/size', fx.tokens.read, draft);
+    expect(sized.statusCode).toBe(200);
+    const size = sized.json() as { size: number; steps: { label: string; count: number }[] };
+    // Name1, Name10 … Name19: the same as name_one, whose file holds the same rule.
+    expect(size.size).toBe(11);
+    expect(size.steps[0]).toEqual({ label: 'all profiles', count: fx.people });
+    expect(size.steps[size.steps.length - 1]!.count).toBe(11);
+    expect(size.steps.every((s) => typeof s.label === 'string' && s.label.length > 0)).toBe(true);
+    // Nothing was saved: the listing is unchanged.
+    const list = (await call('GET', '/segments', fx.tokens.read)).json() as { segments: { name: string }[] };
+    expect(list.segments.map((s) => s.name)).toEqual(['name_one', 'name_two']);
+
+    // A rule error: 400 at the rule's path, with the CLI's message.
+    const unknown = await call('POST', '/segments/size', fx.tokens.read, { rules: { all: [{ trait: 'first_name', op: 'eq', value: 'x' }, { trait: 'shoe_size', op: 'eq', value: 42 }] } });
+    expect(unknown.statusCode).toBe(400);
+    const unknownBody = unknown.json() as { error: string; issues: { path: string; message: string }[] };
+    expect(unknownBody.error).toBe('invalid_request');
+    expect(unknownBody.issues).toHaveLength(1);
+    expect(unknownBody.issues[0]!.path).toBe('rules.all.1.trait');
+    expect(unknownBody.issues[0]!.message).toMatch(/^rules\.all\.1\.trait: unknown trait 'shoe_size' of profiles — known: .*first_name/);
+
+    // A malformed body: 400 with the field's path (zod, before any planning).
+    const malformed = await call('POST', '/segments/size', fx.tokens.read, { over: 'people', rules: { all: [] } });
+    expect(malformed.statusCode).toBe(400);
+    expect((malformed.json() as { issues: { path: string }[] }).issues.map((i) => i.path)).toContain('over');
+
+    expect((await call('POST', '/segments/size', undefined, draft)).statusCode).toBe(401);
+    // Raw SQL in a draft needs the admin scope: in a request it is not reviewed code.
+    const sqlDraft = { rules: { all: [{ sql: "first_name = 'Name1'" }] } };
+    expect((await call('POST', '/segments/size', fx.tokens.read, sqlDraft)).statusCode).toBe(403);
+    expect((await call('POST', '/segments/size', fx.tokens.write, { sql: 'SELECT profile_id FROM analytics.profiles' })).statusCode).toBe(403);
+  });
+
   test('models are listed and a build is a job; metrics speak Prometheus', async () => {
     const job = (await call('POST', '/models/run', fx.tokens.write, {})).json() as { id: string };
     let model: { last_run: { status: string } | null } = { last_run: null };

@@ -4,13 +4,18 @@
  * a marketer's screen makes while looking at audiences. Definitions stay code
  * (segments/*.yml); the plan is reused while they are unchanged, so an edited file is seen
  * at once.
+ * A draft (a definition the rule builder is editing, not saved anywhere) is sized live too:
+ * `POST /segments/size` plans it against the current catalog exactly like a file segment.
  * Creating and updating rule segments through the API is not built yet.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { listSegmentFiles, listSegments, loadSegmentsPlan, previewSegment, segmentOverlap, segmentSize, SEGMENTS_CONFIG_FILE, type SegmentsPlan } from '../../segments';
+import { formatZodIssue } from '../../project';
+import { ValidationError } from '../../scheduler';
+import { AuthError } from '../auth';
+import { checkRuleTree, listSegmentFiles, listSegments, loadSegmentsPlan, planSegments, previewSegment, segmentFileSchema, segmentOverlap, segmentSize, SEGMENTS_CONFIG_FILE, type SegmentFile, type SegmentsPlan } from '../../segments';
 import type { ServerContext } from '../context';
 import { jsonValue } from '../context';
 import { defineRoute, type RouteDef } from '../route-kit';
@@ -34,6 +39,34 @@ const sizeSchema = z.object({
   size: z.number(),
   steps: z.array(z.object({ label: z.string(), count: z.number() })),
 });
+
+/** The name a draft is planned under (never written: no file, no table). */
+const DRAFT_NAME = '__draft';
+
+/**
+ * Plans an unsaved definition against the current plan's catalog, as if it were
+ * `segments/__draft.yml`. A rule error is a 400 whose issues carry the rule's path and the
+ * message the CLI prints for the same rule (`rules.all.0.trait: unknown trait … — hint`).
+ */
+function planDraft(current: SegmentsPlan, spec: SegmentFile): SegmentsPlan {
+  const issues: { path: string; message: string }[] = [];
+  if (spec.rules !== undefined) {
+    for (const issue of checkRuleTree(spec.rules, spec.over, current.catalog, ['rules']).issues) {
+      const zodIssue = (issue.zodIssue ? { ...issue.zodIssue, path: issue.path } : { code: 'custom', path: issue.path, message: issue.message }) as z.core.$ZodIssue;
+      const { message, hint } = formatZodIssue(zodIssue);
+      issues.push({ path: issue.path.map(String).join('.'), message: `${message} — ${hint}` });
+    }
+  }
+  if (issues.length) throw new ValidationError(issues);
+  // Only the draft is planned (the others are already): no priority list can name it. A
+  // request body is not a project file: `${NAME}` in it must not read the server's environment.
+  const setup = { ...current, env: {}, config: { ...current.config, priority_lists: {} }, files: [{ name: DRAFT_NAME, file: `${DRAFT_NAME} (draft)`, text: JSON.stringify(spec) }] };
+  const drafted = planSegments(setup, current.catalog);
+  const draft = drafted.byName.get(DRAFT_NAME)!;
+  const byName = new Map(current.byName);
+  byName.set(DRAFT_NAME, draft);
+  return { ...current, segments: [...current.segments.filter((s) => s.name !== DRAFT_NAME), draft], byName };
+}
 
 /** How long a plan (definitions + the warehouse's column catalog) is reused while its files are unchanged. */
 const PLAN_TTL_MS = 5_000;
@@ -92,6 +125,26 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       handler: async ({ params }) => segmentSize(ctx.runtime.warehouse, await plan(), params.name),
     }),
     defineRoute({
+      method: 'POST',
+      path: '/segments/size',
+      scope: 'read',
+      tag: 'segments',
+      summary: 'Live size of an unsaved definition (the rule builder), with the count after each condition group',
+      description:
+        'The body is a segment file\'s definition (over, rules or sql, splits, exclude_holdout). It is planned against the current catalog like a file segment and sized; nothing is written. A rule error is 400 with the rule\'s path and the CLI\'s message.',
+      body: segmentFileSchema,
+      response: sizeSchema.omit({ segment: true }),
+      handler: async ({ body, actor }) => {
+        // In a file, raw SQL is reviewed code; in a request it would let any read token query
+        // any table (counts leak data). Drafts with SQL need an admin token.
+        if (containsSql(body) && actor?.scope !== 'admin') {
+          throw new AuthError(403, 'a draft with raw SQL (sql: or a sql condition) needs the admin scope', 'build the draft from rules, or use an admin token');
+        }
+        const { size, steps } = await segmentSize(ctx.runtime.warehouse, planDraft(await plan(), body), DRAFT_NAME);
+        return { size, steps };
+      },
+    }),
+    defineRoute({
       method: 'GET',
       path: '/segments/{name}/preview',
       scope: 'read',
@@ -128,4 +181,11 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       },
     }),
   ];
+}
+
+/** True when any object in the draft has a `sql` key (a sql: segment or a raw SQL condition). */
+function containsSql(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(containsSql);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([key, inner]) => (key === 'sql' && inner !== undefined) || containsSql(inner));
 }
