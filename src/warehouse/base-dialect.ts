@@ -12,6 +12,16 @@ export const defaultCapabilities: DialectCapabilities = {
   merge: false,
 };
 
+export const defaultTypeNames: Readonly<Record<ColumnType, string>> = {
+  string: 'TEXT',
+  integer: 'BIGINT',
+  float: 'DOUBLE PRECISION',
+  boolean: 'BOOLEAN',
+  timestamp: 'TIMESTAMP',
+  date: 'DATE',
+  json: 'JSON',
+};
+
 export abstract class BaseDialect implements Dialect {
   abstract readonly name: WarehouseType;
   readonly capabilities: DialectCapabilities;
@@ -43,17 +53,11 @@ export abstract class BaseDialect implements Dialect {
     return `'${text.replace(/'/g, "''")}'`;
   }
 
+  /** Physical type of each logical type: data, so a dialect overrides only the names it spells differently. */
+  protected readonly typeNames: Readonly<Record<ColumnType, string>> = defaultTypeNames;
+
   typeName(type: ColumnType): string {
-    const names: Record<ColumnType, string> = {
-      string: 'TEXT',
-      integer: 'BIGINT',
-      float: 'DOUBLE PRECISION',
-      boolean: 'BOOLEAN',
-      timestamp: 'TIMESTAMP',
-      date: 'DATE',
-      json: 'JSON',
-    };
-    return names[type];
+    return this.typeNames[type];
   }
 
   hash(expressions: string[]): string {

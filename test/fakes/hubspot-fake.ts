@@ -18,7 +18,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { OpenApiValidator, type MatchedOperation } from './openapi-validator';
+import { OpenApiValidator, type LoggedRequest, type MatchedOperation } from './openapi-validator';
 
 /** Where CI keeps the vendor specs: `shared/` beside the clone. */
 export const HUBSPOT_SPEC_DIR = path.join(__dirname, '..', '..', '..', 'shared', 'specs', 'hubspot');
@@ -46,22 +46,7 @@ export interface FakeList {
   members: Set<string>;
 }
 
-export interface LoggedRequest {
-  seq: number;
-  method: string;
-  path: string;
-  query: string;
-  /** The operation's path template when the spec documents it. */
-  operation?: string;
-  body: unknown;
-  status: number;
-  /** Why the spec refuses this request (empty when it conforms). */
-  validationErrors: string[];
-  /** Where the fake's own answer departs from the spec (a fake bug when non-empty). */
-  responseErrors: string[];
-  /** Set when the answer came from an injected fault or the limiter. */
-  fault?: 'injected' | 'rate_limit' | 'auth';
-}
+export type { LoggedRequest } from './openapi-validator';
 
 export interface InjectedFault {
   status: number;

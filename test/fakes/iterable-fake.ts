@@ -15,7 +15,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { OpenApiValidator, type MatchedOperation } from './openapi-validator';
+import { OpenApiValidator, type LoggedRequest, type MatchedOperation } from './openapi-validator';
 
 export const ITERABLE_SPEC_FILE = path.join(__dirname, '..', '..', '..', 'shared', 'specs', 'iterable', 'api-docs.json');
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -28,17 +28,7 @@ export interface IterableFakeUser {
   emailUnsubscribed: boolean;
 }
 
-export interface LoggedRequest {
-  seq: number;
-  method: string;
-  path: string;
-  operation?: string;
-  body: unknown;
-  status: number;
-  validationErrors: string[];
-  responseErrors: string[];
-  fault?: 'injected' | 'rate_limit' | 'auth';
-}
+export type { LoggedRequest } from './openapi-validator';
 
 export interface IterableFake {
   url: string;

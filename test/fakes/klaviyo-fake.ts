@@ -19,7 +19,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { OpenApiValidator, type MatchedOperation } from './openapi-validator';
+import { OpenApiValidator, type LoggedRequest, type MatchedOperation } from './openapi-validator';
 
 export const KLAVIYO_SPEC_FILE = path.join(__dirname, '..', '..', '..', 'shared', 'specs', 'klaviyo', 'stable.json');
 export const KLAVIYO_REVISION = '2026-07-15';
@@ -34,18 +34,7 @@ export interface KlaviyoFakeProfile {
   emailMarketing: 'NEVER_SUBSCRIBED' | 'SUBSCRIBED' | 'UNSUBSCRIBED';
 }
 
-export interface LoggedRequest {
-  seq: number;
-  method: string;
-  path: string;
-  query: string;
-  operation?: string;
-  body: unknown;
-  status: number;
-  validationErrors: string[];
-  responseErrors: string[];
-  fault?: 'injected' | 'rate_limit' | 'auth';
-}
+export type { LoggedRequest } from './openapi-validator';
 
 export interface KlaviyoFakeOptions {
   privateKey?: string;

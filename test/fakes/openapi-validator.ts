@@ -34,6 +34,25 @@ interface LoadedDocument {
   doc: SchemaObject;
 }
 
+/** One request as a spec-validating fake logs it (HubSpot, SendGrid, Klaviyo, Iterable). */
+export interface LoggedRequest {
+  seq: number;
+  method: string;
+  path: string;
+  /** The raw query string, where the fake records it. */
+  query?: string;
+  /** The operation's path template when the spec documents it. */
+  operation?: string;
+  body: unknown;
+  status: number;
+  /** Why the spec refuses this request (empty when it conforms). */
+  validationErrors: string[];
+  /** Where the fake's own answer departs from the spec (a fake bug when non-empty). */
+  responseErrors: string[];
+  /** Set when the answer came from an injected fault or the limiter. */
+  fault?: 'injected' | 'rate_limit' | 'auth';
+}
+
 export interface MatchedOperation {
   /** The spec file the operation came from. */
   file: string;

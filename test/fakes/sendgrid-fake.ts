@@ -21,7 +21,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { OpenApiValidator, type MatchedOperation } from './openapi-validator';
+import { OpenApiValidator, type LoggedRequest, type MatchedOperation } from './openapi-validator';
 
 export const SENDGRID_SPEC_DIR = path.join(__dirname, '..', '..', '..', 'shared', 'specs', 'sendgrid');
 export const SENDGRID_MAX_BYTES = 6 * 1024 * 1024;
@@ -37,18 +37,7 @@ export interface SendgridFakeContact {
   listIds: Set<string>;
 }
 
-export interface LoggedRequest {
-  seq: number;
-  method: string;
-  path: string;
-  query: string;
-  operation?: string;
-  body: unknown;
-  status: number;
-  validationErrors: string[];
-  responseErrors: string[];
-  fault?: 'injected' | 'rate_limit' | 'auth';
-}
+export type { LoggedRequest } from './openapi-validator';
 
 export interface SendgridFakeOptions {
   apiKey?: string;

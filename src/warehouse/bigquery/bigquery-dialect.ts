@@ -74,18 +74,15 @@ export class BigqueryDialect extends BaseDialect {
     return `'${escaped}'`;
   }
 
-  override typeName(type: ColumnType): string {
-    const names: Record<ColumnType, string> = {
-      string: 'STRING',
-      integer: 'INT64',
-      float: 'FLOAT64',
-      boolean: 'BOOL',
-      timestamp: 'TIMESTAMP',
-      date: 'DATE',
-      json: 'JSON',
-    };
-    return names[type];
-  }
+  protected override readonly typeNames = {
+    string: 'STRING',
+    integer: 'INT64',
+    float: 'FLOAT64',
+    boolean: 'BOOL',
+    timestamp: 'TIMESTAMP',
+    date: 'DATE',
+    json: 'JSON',
+  } as const;
 
   override cast(expression: string, type: ColumnType): string {
     // GoogleSQL has no STRING → JSON cast; PARSE_JSON is the documented conversion.

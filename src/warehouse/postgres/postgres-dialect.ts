@@ -3,7 +3,7 @@
  * differs. Invariant: every macro returns the same value as the DuckDB dialect for the same
  * inputs (the conformance suite evaluates both on the real engines).
  */
-import { BaseDialect } from '../base-dialect';
+import { BaseDialect, defaultTypeNames } from '../base-dialect';
 import type { ColumnType, DateUnit } from '../types';
 
 const SECONDS_PER_UNIT: Partial<Record<DateUnit, number>> = {
@@ -23,9 +23,7 @@ export class PostgresDialect extends BaseDialect {
   }
 
   /** JSONB: it has equality (DISTINCT, GROUP BY, diffs) and indexes; JSON has neither. */
-  override typeName(type: ColumnType): string {
-    return type === 'json' ? 'JSONB' : super.typeName(type);
-  }
+  protected override readonly typeNames = { ...defaultTypeNames, json: 'JSONB' };
 
   /**
    * Whole units elapsed, truncated toward zero (PostgreSQL has no date_diff). Fixed-length

@@ -51,18 +51,15 @@ export class SnowflakeDialect extends BaseDialect {
     return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
   }
 
-  override typeName(type: ColumnType): string {
-    const names: Record<ColumnType, string> = {
-      string: 'VARCHAR',
-      integer: 'NUMBER(38,0)',
-      float: 'FLOAT',
-      boolean: 'BOOLEAN',
-      timestamp: 'TIMESTAMP_NTZ',
-      date: 'DATE',
-      json: 'VARIANT',
-    };
-    return names[type];
-  }
+  protected override readonly typeNames = {
+    string: 'VARCHAR',
+    integer: 'NUMBER(38,0)',
+    float: 'FLOAT',
+    boolean: 'BOOLEAN',
+    timestamp: 'TIMESTAMP_NTZ',
+    date: 'DATE',
+    json: 'VARIANT',
+  } as const;
 
   override cast(expression: string, type: ColumnType): string {
     // CAST(text AS VARIANT) makes a JSON *string*; PARSE_JSON reads the text as JSON.
