@@ -7,14 +7,14 @@
  */
 import { hasIdentityFile, loadIdentityPlan } from '../identity';
 import type { Project } from '../project';
-import { hasSegments, loadSegmentsPlan, type SegmentsRunResult } from '../segments';
+import { hasAnySegments, loadSegmentsPlan, type SegmentsRunResult } from '../segments';
 import type { Warehouse } from '../warehouse';
 import { runIdentityWithOutput } from './identity-command';
 import type { Output } from './output';
 import { runSegmentsWithOutput } from './segments-command';
 
 export async function runIdentityAndSegments(project: Project, warehouse: Warehouse, out: Output, options: { fullRefresh: boolean; skipIdentity?: boolean }): Promise<boolean> {
-  if (!hasSegments(project)) return true;
+  if (!(await hasAnySegments(project))) return true;
   if (hasIdentityFile(project) && !options.skipIdentity) {
     const plan = loadIdentityPlan(project, warehouse.dialect, process.env);
     const result = await runIdentityWithOutput(warehouse, plan, { fullRefresh: options.fullRefresh }, out);
@@ -25,7 +25,7 @@ export async function runIdentityAndSegments(project: Project, warehouse: Wareho
 
 /** Undefined when the project has no segments. */
 export async function buildProjectSegments(project: Project, warehouse: Warehouse, out: Output): Promise<SegmentsRunResult | undefined> {
-  if (!hasSegments(project)) return undefined;
+  if (!(await hasAnySegments(project))) return undefined;
   const plan = await loadSegmentsPlan(project, warehouse, process.env);
   return runSegmentsWithOutput(warehouse, plan, out);
 }

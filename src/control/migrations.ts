@@ -191,4 +191,24 @@ export const migrations = [
       });
     },
   },
+  {
+    // Rule segments written through the API (issue 6; the web UI's rule builder saves here).
+    // Files stay the source of truth for their own names: the API refuses a name a file holds.
+    // The definition is the JSON of a segments/*.yml body, validated by the same loader.
+    name: '005_segments',
+    async up(knex: Knex) {
+      await knex.schema.createTable('cdp_segments', (t) => {
+        t.string('project').notNullable();
+        t.string('name').notNullable();
+        t.text('definition').notNullable(); // JSON: { over, rules | sql, splits, … } — the shape of segments/*.yml
+        t.timestamp('created_at', { useTz: true }).notNullable();
+        t.timestamp('updated_at', { useTz: true }).notNullable();
+        t.string('created_by').notNullable(); // token name (id prefix), as in cdp_audit
+        t.primary(['project', 'name']);
+      });
+    },
+    async down(knex: Knex) {
+      await knex.schema.dropTable('cdp_segments');
+    },
+  },
 ];

@@ -9,7 +9,7 @@ import { compileProject, type CompiledProject } from '../compiler';
 import { openControlDb, type ControlDb } from '../control';
 import { CdpError } from '../errors';
 import { loadProject, type Env, type Project } from '../project';
-import { segmentMembersRef } from '../segments';
+import { apiSegmentRecords, segmentMembersRef } from '../segments';
 import {
   loadSync,
   loadSyncProject,
@@ -118,11 +118,12 @@ export class CdpRuntime {
       throw new CdpError('no such sync', { code: 'NOT_FOUND', kind: 'config', where: `sync ${name}`, hint: `syncs are ${[...catalog.syncs.keys()].join(', ') || 'none'}` });
     }
     const models = new Map(this.compiled().models.map((m) => [m.name, m.ref]));
+    const apiSegments = (await apiSegmentRecords(this.control, this.name)).map((r) => r.name);
     return resolveSyncTarget(sync, {
       models,
       defaultSchema: this.warehouse.defaultSchema,
       stateSchema: this.project.config.state_schema,
-      segment: (name) => segmentMembersRef(this.project, name, this.env),
+      segment: (name) => segmentMembersRef(this.project, name, this.env, apiSegments),
     });
   }
 

@@ -3,7 +3,7 @@
  * first: a broken definition builds nothing) and say which succeeded.
  */
 import { isCdpError, messageOf } from '../errors';
-import { hasSegments, loadSegmentsPlan, runSegments } from '../segments';
+import { hasAnySegments, loadSegmentsPlan, runSegments } from '../segments';
 import type { CdpRuntime } from './runtime';
 
 export interface SegmentsBuild {
@@ -13,9 +13,9 @@ export interface SegmentsBuild {
 }
 
 export async function buildSegments(runtime: CdpRuntime, _signal: AbortSignal): Promise<SegmentsBuild> {
-  if (!hasSegments(runtime.project)) return { ok: true, segments: [], message: 'the project has no segments' };
+  if (!(await hasAnySegments(runtime.project, runtime.control))) return { ok: true, segments: [], message: 'the project has no segments' };
   try {
-    const plan = await loadSegmentsPlan(runtime.project, runtime.warehouse, runtime.env);
+    const plan = await loadSegmentsPlan(runtime.project, runtime.warehouse, runtime.env, { control: runtime.control });
     const result = await runSegments(runtime.warehouse, plan);
     const built = result.results.filter((r) => r.status === 'success').map((r) => r.segment);
     const failed = result.results.filter((r) => r.status !== 'success');

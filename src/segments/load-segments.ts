@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { compileProject } from '../compiler';
+import type { ControlDb } from '../control';
 import { configError } from '../errors';
 import { hasIdentityFile, loadIdentityPlan, type IdentifierRule, type IdentityPlan } from '../identity';
 import { parseYaml, readYamlFile, type Env, type Project } from '../project';
@@ -37,10 +38,15 @@ export interface PlannedEvents {
 
 export interface SegmentSource {
   name: string;
-  /** Relative to the project, for errors. */
+  /** Relative to the project, for errors (`api:segments/<name>` for one held by the control DB). */
   file: string;
   text: string;
+  /** `api`: written through the API — `${NAME}` in it never reads the environment (a request body is not a project file). */
+  origin?: 'file' | 'api';
 }
+
+/** A request body must not read the server's environment; a project file may. */
+const envOf = (setup: SegmentsSetup, source: SegmentSource): Env => (source.origin === 'api' ? {} : setup.env);
 
 export interface SegmentsSetup {
   project: Project;
@@ -91,7 +97,7 @@ export function listSegmentFiles(projectDir: string): SegmentSource[] {
       const name = entry.replace(/\.ya?ml$/, '').replace(/-/g, '_');
       const file = `${SEGMENTS_DIR}/${entry}`;
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw configError(file, `segment name '${name}' is not an identifier`, 'rename the file to letters, digits, - and _');
-      return { name, file, text: readFileSync(join(dir, entry), 'utf8') };
+      return { name, file, text: readFileSync(join(dir, entry), 'utf8'), origin: 'file' as const };
     });
 }
 
@@ -104,8 +110,20 @@ export interface SetupOptions {
   /** Tests build into their own schemas. */
   outputSchema?: string;
   stateSchema?: string;
-  /** Replaces the segment files read from segments/ (the API passes definitions it holds). */
+  /** Replaces every definition (segments/ and the control DB's): drafts, tests. */
   files?: SegmentSource[];
+  /** Where API segments are read (`loadSegmentsPlan`); default: the control DB bound to the project, else cdp.yml's. */
+  control?: ControlDb;
+}
+
+/**
+ * Every definition: segments/*.yml, then the API's from the control DB. A file wins over an
+ * API segment of the same name (files are reviewed code; the API refuses such names, so this
+ * only happens when a file is added later — the API segment is then hidden, not merged).
+ */
+export function mergeSegmentSources(files: SegmentSource[], api: SegmentSource[]): SegmentSource[] {
+  const taken = new Set(files.map((f) => f.name));
+  return [...files, ...api.filter((a) => !taken.has(a.name))];
 }
 
 export function loadSegmentsSetup(project: Project, dialect: Dialect, env: Env, options: SetupOptions = {}): SegmentsSetup {
@@ -159,7 +177,7 @@ function resolveRelation(project: Project, spec: EventsSourceSpec, models: Map<s
 
 /** Which segments exist and what each is over — the catalog needs it before rules are checked. */
 export function segmentSubjects(setup: SegmentsSetup): Map<string, 'profiles' | 'accounts'> {
-  return new Map(setup.files.map((f) => [f.name, parseYaml(f, segmentFileSchema, setup.env).over]));
+  return new Map(setup.files.map((f) => [f.name, parseYaml(f, segmentFileSchema, envOf(setup, f)).over]));
 }
 
 export function planSegments(setup: SegmentsSetup, catalog: Catalog): SegmentsPlan {
@@ -177,7 +195,7 @@ export function planSegments(setup: SegmentsSetup, catalog: Catalog): SegmentsPl
       }
       if (spec.exclude_holdout && !setup.config.holdout) ctx.addIssue({ code: 'custom', path: ['exclude_holdout'], message: 'there is no global holdout — add holdout: { percent: 5 } to segments.yml, or remove exclude_holdout' });
     });
-    const spec = parseYaml(source, checked, setup.env);
+    const spec = parseYaml(source, checked, envOf(setup, source));
     references.set(source.name, refs);
     planned.set(source.name, {
       name: source.name,
@@ -249,6 +267,6 @@ function orderOrFailOnCycle(setup: SegmentsSetup, references: Map<string, Segmen
 function failAt(setup: SegmentsSetup, segment: string, path: Path, message: string): never {
   const source = setup.files.find((f) => f.name === segment)!;
   const schema = z.unknown().superRefine((_v, ctx) => ctx.addIssue({ code: 'custom', path, message }));
-  parseYaml(source, schema, setup.env);
+  parseYaml(source, schema, envOf(setup, source));
   throw configError(source.file, message);
 }

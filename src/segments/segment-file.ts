@@ -10,35 +10,45 @@ const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must
 
 const percent = z.number().gt(0).lt(100);
 
-export const segmentFileSchema = z
-  .strictObject({
-    description: z.string().optional(),
-    /** Who the members are: person profiles (profile_id) or B2B accounts (account_id). */
-    over: z.enum(['profiles', 'accounts']).default('profiles'),
-    /** A query returning `profile_id` (or `account_id` over accounts), plus optional columns. */
-    sql: z.string().min(1).optional(),
-    rules: z.unknown().optional(),
-    /** Deterministic percentage groups, e.g. { variant_a: 45, variant_b: 45, control: 10 }; must add up to 100. */
-    splits: z.record(identifier, z.number().gt(0).max(100)).optional(),
-    /** Changing it reshuffles the groups; default: the segment's name. */
-    split_salt: z.string().min(1).optional(),
-    /** Opt in to the global holdout (segments.yml `holdout`): its members are left out. */
-    exclude_holdout: z.boolean().default(false),
-    /** Columns `cdp segments preview` shows by default. */
-    preview: z.array(z.string().min(1)).optional(),
-  })
-  .superRefine((s, ctx) => {
-    if ((s.sql === undefined) === (s.rules === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'a segment has either sql: or rules: — write exactly one of them' });
+/** The keys of a segment file (no cross-field checks: see `checkSegmentFile`). */
+export const segmentFileShape = {
+  description: z.string().optional(),
+  /** Who the members are: person profiles (profile_id) or B2B accounts (account_id). */
+  over: z.enum(['profiles', 'accounts']).default('profiles'),
+  /** A query returning `profile_id` (or `account_id` over accounts), plus optional columns. */
+  sql: z.string().min(1).optional(),
+  rules: z.unknown().optional(),
+  /** Deterministic percentage groups, e.g. { variant_a: 45, variant_b: 45, control: 10 }; must add up to 100. */
+  splits: z.record(identifier, z.number().gt(0).max(100)).optional(),
+  /** Changing it reshuffles the groups; default: the segment's name. */
+  split_salt: z.string().min(1).optional(),
+  /** Opt in to the global holdout (segments.yml `holdout`): its members are left out. */
+  exclude_holdout: z.boolean().default(false),
+  /** Columns `cdp segments preview` shows by default. */
+  preview: z.array(z.string().min(1)).optional(),
+};
+
+type SegmentFileFields = z.infer<z.ZodObject<typeof segmentFileShape>>;
+
+/**
+ * The cross-field checks of a segment file, apart so that a body holding a segment file plus
+ * more (the API's `{ name, ...file }`) runs exactly the same ones: zod cannot extend an object
+ * once it is refined.
+ */
+export function checkSegmentFile(s: SegmentFileFields, ctx: z.core.$RefinementCtx<SegmentFileFields>): void {
+  if ((s.sql === undefined) === (s.rules === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [], message: 'a segment has either sql: or rules: — write exactly one of them' });
+  }
+  if (s.splits) {
+    const total = Object.values(s.splits).reduce((a, b) => a + b, 0);
+    if (Math.abs(total - 100) > 1e-9) ctx.addIssue({ code: 'custom', path: ['splits'], message: `the split percentages add up to ${total}, not 100 — adjust them so they total 100` });
+    for (const [name, p] of Object.entries(s.splits)) {
+      if (Math.round(p * 100) !== p * 100) ctx.addIssue({ code: 'custom', path: ['splits', name], message: `${p}% has more than two decimals — round it to 0.01` });
     }
-    if (s.splits) {
-      const total = Object.values(s.splits).reduce((a, b) => a + b, 0);
-      if (Math.abs(total - 100) > 1e-9) ctx.addIssue({ code: 'custom', path: ['splits'], message: `the split percentages add up to ${total}, not 100 — adjust them so they total 100` });
-      for (const [name, p] of Object.entries(s.splits)) {
-        if (Math.round(p * 100) !== p * 100) ctx.addIssue({ code: 'custom', path: ['splits', name], message: `${p}% has more than two decimals — round it to 0.01` });
-      }
-    }
-  });
+  }
+}
+
+export const segmentFileSchema = z.strictObject(segmentFileShape).superRefine(checkSegmentFile);
 
 export type SegmentFile = z.infer<typeof segmentFileSchema>;
 

@@ -48,13 +48,20 @@ export class AuthError extends CdpError {
 /**
  * Checks an Authorization header. Verified tokens are cached for a few seconds (the API
  * answers profile lookups at personalisation rates); revocation takes effect within that.
+ * `identify` is the same check without a scope and without throwing: the rate limiter keys
+ * requests by the token that *verified*, so a client cannot spend another token's budget by
+ * sending its (public) id with a made-up secret.
  */
+const MAX_CACHED_TOKENS = 10_000;
+
 export function createAuthenticator(db: ControlDb, cacheMs = 5000) {
   const cache = new Map<string, { actor: Actor | undefined; until: number }>();
   const lastUsedWrites = new Map<string, number>();
-  return async function authenticate(header: string | undefined, needed: Scope): Promise<Actor> {
-    const match = /^Bearer\s+(cdp_([0-9a-f]{32})_([A-Za-z0-9_-]{20,}))\s*$/.exec(header ?? '');
-    if (!match) throw new AuthError(401, 'missing or malformed API token', 'send Authorization: Bearer cdp_… (create one with `cdp keys create`)');
+  const tokenPattern = /^Bearer\s+(cdp_([0-9a-f]{32})_([A-Za-z0-9_-]{20,}))\s*$/;
+  /** undefined: malformed header; null: well-formed but unknown or revoked. */
+  const verify = async (header: string | undefined): Promise<Actor | null | undefined> => {
+    const match = tokenPattern.exec(header ?? '');
+    if (!match) return undefined;
     const [, token, id, secret] = match as unknown as [string, string, string, string];
     const cacheKey = hashOf(token);
     let entry = cache.get(cacheKey);
@@ -63,10 +70,16 @@ export function createAuthenticator(db: ControlDb, cacheMs = 5000) {
       const parsed = row ? tokenRowSchema.parse(row) : undefined;
       const ok = parsed && !parsed.revoked_at && timingSafeEqual(Buffer.from(parsed.hash, 'hex'), Buffer.from(hashOf(secret), 'hex'));
       entry = { actor: ok ? { tokenId: parsed.id, name: parsed.name, scope: parsed.scope } : undefined, until: Date.now() + cacheMs };
+      // Bounded: a flood of made-up tokens must not grow the process (oldest entry out first).
+      if (cache.size >= MAX_CACHED_TOKENS) cache.delete(cache.keys().next().value!);
       cache.set(cacheKey, entry);
     }
-    const actor = entry.actor;
-    if (!actor) throw new AuthError(401, 'unknown or revoked API token', 'create a new one with `cdp keys create`');
+    return entry.actor ?? null;
+  };
+  async function authenticate(header: string | undefined, needed: Scope): Promise<Actor> {
+    const actor = await verify(header);
+    if (actor === undefined) throw new AuthError(401, 'missing or malformed API token', 'send Authorization: Bearer cdp_… (create one with `cdp keys create`)');
+    if (actor === null) throw new AuthError(401, 'unknown or revoked API token', 'create a new one with `cdp keys create`');
     if (scopes.indexOf(actor.scope) < scopes.indexOf(needed)) throw new AuthError(403, `this token has scope ${actor.scope}; this call needs ${needed}`, `use a token with scope ${needed} or higher`);
     const last = lastUsedWrites.get(actor.tokenId) ?? 0;
     if (Date.now() - last > 60_000) {
@@ -74,6 +87,10 @@ export function createAuthenticator(db: ControlDb, cacheMs = 5000) {
       void db.knex('cdp_api_tokens').where({ id: actor.tokenId }).update({ last_used_at: new Date() }).catch(() => undefined);
     }
     return actor;
-  };
+  }
+  return Object.assign(authenticate, {
+    /** The verified token's actor, or undefined (no token, malformed, unknown, revoked, or the control DB failed). */
+    identify: async (header: string | undefined): Promise<Actor | undefined> => (await verify(header).catch(() => undefined)) ?? undefined,
+  });
 }
 export type Authenticator = ReturnType<typeof createAuthenticator>;

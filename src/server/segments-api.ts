@@ -1,10 +1,26 @@
 /**
- * The server's one seam to the segments module: a profile's current segments (the open rows
- * of segment_membership_history; none before the first segments run).
+ * The server's one seam to the segments module for profiles: where current memberships are
+ * (the open rows of segment_membership_history), and whether that table exists yet (none
+ * before the first segments run). Existence is remembered once seen — the table is never
+ * dropped — and re-checked at most every 2 s while absent, so a profile lookup stays one
+ * query in steady state.
  */
-import { currentSegmentsOf } from '../segments';
+import { membershipHistoryRef } from '../segments';
 import type { CdpRuntime } from '../scheduler';
+import type { TableRef } from '../warehouse';
 
-export async function segmentMemberships(runtime: CdpRuntime, profileId: string): Promise<string[]> {
-  return currentSegmentsOf(runtime.warehouse, runtime.project, profileId, runtime.env);
+const RECHECK_ABSENT_MS = 2_000;
+
+export function membershipHistory(runtime: CdpRuntime): () => Promise<TableRef | undefined> {
+  // segments.yml / identity.yml name the schema: read once, as the identity plan is.
+  const ref = membershipHistoryRef(runtime.project, runtime.env);
+  let exists = false;
+  let checkedAt = 0;
+  return async () => {
+    if (!exists && Date.now() - checkedAt > RECHECK_ABSENT_MS) {
+      checkedAt = Date.now();
+      exists = (await runtime.warehouse.query(runtime.warehouse.dialect.relationKindSql(ref))).length > 0;
+    }
+    return exists ? ref : undefined;
+  };
 }

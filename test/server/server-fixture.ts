@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { loadIdentityPlan, runIdentity } from '../../src/identity';
 import { loadProject } from '../../src/project';
 import { createLogger, type Logger } from '../../src/scheduler';
-import { createToken, startServe, type RunningServe } from '../../src/server';
+import { createToken, startServe, type RunningServe, type ServeOptions } from '../../src/server';
 import { connectWarehouse, type Row } from '../../src/warehouse';
 import { startWebhookReceiver, type WebhookReceiver } from '../fakes/webhook-receiver';
 import { makeProject, type FixtureProject } from '../helpers/project-fixture';
@@ -26,7 +26,7 @@ export interface ServerFixture {
   close(): Promise<void>;
 }
 
-export async function openServerFixture(options: { people?: number; listen?: boolean } = {}): Promise<ServerFixture> {
+export async function openServerFixture(options: { people?: number; listen?: boolean; api?: ServeOptions['api'] } = {}): Promise<ServerFixture> {
   const people = options.people ?? 50;
   const receiver = await startWebhookReceiver({ secret: HOOK_SECRET });
   const project = makeProject({
@@ -74,6 +74,7 @@ export async function openServerFixture(options: { people?: number; listen?: boo
     http: options.listen ? { host: '127.0.0.1', port: 0 } : undefined,
     buildApi: true,
     retryBaseMs: 5,
+    api: options.api,
   });
   const tokens = {
     read: (await createToken(serve.runtime.control, 'reader', 'read')).token,

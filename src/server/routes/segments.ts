@@ -1,38 +1,89 @@
 /**
- * Segments over HTTP: list (with the size at the last materialisation), a live size with
- * the count after each condition group, a masked preview, and pairwise overlap — the calls
- * a marketer's screen makes while looking at audiences. Definitions stay code
- * (segments/*.yml); the plan is reused while they are unchanged, so an edited file is seen
- * at once.
- * A draft (a definition the rule builder is editing, not saved anywhere) is sized live too:
- * `POST /segments/size` plans it against the current catalog exactly like a file segment.
- * Creating and updating rule segments through the API is not built yet.
+ * Segments over HTTP: list and read (files and API ones alike, each with its definition and
+ * its members SQL for this warehouse), live size with the count after each condition group,
+ * a masked preview, pairwise overlap — and rule segments created, updated and deleted through
+ * the API (the web UI's rule builder), stored in the control DB (`cdp_segments`).
+ *
+ * Files are code: the API never writes, shadows or deletes a segment a file defines (409,
+ * naming the file to edit). Every write is checked by the loader's own checks — the rule
+ * walker's catalog errors as 400 `issues[{path, message}]`, then the whole set planned again
+ * (cycles, priority lists) — so the API and segments/*.yml accept exactly the same
+ * definitions, and `cdp run`, the scheduler and sync sources see API segments like files.
+ * Raw SQL (a `sql:` segment or condition) needs the admin scope: in a request it is not
+ * reviewed code, and sizes over arbitrary SQL would leak data to read tokens.
+ * A draft (`POST /segments/size`) is planned the same way, as `__draft`, and nothing is written.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYamlText } from 'yaml';
 import { z } from 'zod';
-import { formatZodIssue } from '../../project';
-import { ValidationError } from '../../scheduler';
-import { AuthError } from '../auth';
-import { checkRuleTree, listSegmentFiles, listSegments, loadSegmentsPlan, planSegments, previewSegment, segmentFileSchema, segmentOverlap, segmentSize, SEGMENTS_CONFIG_FILE, type SegmentFile, type SegmentsPlan } from '../../segments';
+import { CdpError } from '../../errors';
+import { getJob, ValidationError } from '../../scheduler';
+import {
+  apiSegmentRecords,
+  apiSegmentSource,
+  checkSegmentFile,
+  definitionIssues,
+  deleteApiSegment,
+  insertApiSegment,
+  listSegmentFiles,
+  listSegments,
+  loadSegmentsPlan,
+  membersSql,
+  mergeSegmentSources,
+  planSegments,
+  previewSegment,
+  replanWith,
+  segmentFileSchema,
+  segmentFileShape,
+  segmentOverlap,
+  segmentSize,
+  SEGMENTS_CONFIG_FILE,
+  updateApiSegment,
+  type PlannedSegment,
+  type SegmentFile,
+  type SegmentRecord,
+  type SegmentsPlan,
+} from '../../segments';
+import { storedSyncs } from '../../sync';
+import { AuthError, type Actor } from '../auth';
 import type { ServerContext } from '../context';
 import { jsonValue } from '../context';
 import { defineRoute, type RouteDef } from '../route-kit';
+import { jobSchema, jobView } from './system';
 
-const segmentName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an identifier' });
+const identifierMessage = 'must be an identifier (letters, digits, _) — e.g. vip_customers';
+const segmentName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: identifierMessage });
 const nameParams = z.object({ name: segmentName });
 
-const listingSchema = z.object({
+/** The name a draft is planned under (never written: no file, no table). */
+const DRAFT_NAME = '__draft';
+
+/** A segment file's body plus its name: what `POST /segments` takes. */
+const createBodySchema = z
+  .strictObject({ name: segmentName.refine((n) => n !== DRAFT_NAME, { message: `${DRAFT_NAME} is reserved for unsaved drafts — choose another name` }), ...segmentFileShape })
+  .superRefine(checkSegmentFile);
+
+const segmentViewSchema = z.object({
   name: z.string(),
-  file: z.string(),
+  origin: z.enum(['file', 'api']),
+  /** The file defining it; null for an API segment. */
+  file: z.string().nullable(),
   over: z.string(),
   kind: z.enum(['rules', 'sql']),
   description: z.string().optional(),
   splits: z.string(),
   exclude_holdout: z.boolean(),
   materialized_members: z.number().nullable(),
+  /** The definition as written (a segments/*.yml body: over, rules or sql, splits …); `${NAME}` in a file is shown unresolved. */
+  definition: z.record(z.string(), z.unknown()),
+  /** The members query compiled for this project's warehouse. */
+  sql: z.string(),
+  created_by: z.string().nullable(),
+  updated_at: z.string().nullable(),
 });
+type SegmentView = z.infer<typeof segmentViewSchema>;
 
 const sizeSchema = z.object({
   segment: z.string(),
@@ -40,27 +91,16 @@ const sizeSchema = z.object({
   steps: z.array(z.object({ label: z.string(), count: z.number() })),
 });
 
-/** The name a draft is planned under (never written: no file, no table). */
-const DRAFT_NAME = '__draft';
-
 /**
  * Plans an unsaved definition against the current plan's catalog, as if it were
  * `segments/__draft.yml`. A rule error is a 400 whose issues carry the rule's path and the
  * message the CLI prints for the same rule (`rules.all.0.trait: unknown trait … — hint`).
  */
 function planDraft(current: SegmentsPlan, spec: SegmentFile): SegmentsPlan {
-  const issues: { path: string; message: string }[] = [];
-  if (spec.rules !== undefined) {
-    for (const issue of checkRuleTree(spec.rules, spec.over, current.catalog, ['rules']).issues) {
-      const zodIssue = (issue.zodIssue ? { ...issue.zodIssue, path: issue.path } : { code: 'custom', path: issue.path, message: issue.message }) as z.core.$ZodIssue;
-      const { message, hint } = formatZodIssue(zodIssue);
-      issues.push({ path: issue.path.map(String).join('.'), message: `${message} — ${hint}` });
-    }
-  }
+  const issues = definitionIssues(spec, current);
   if (issues.length) throw new ValidationError(issues);
-  // Only the draft is planned (the others are already): no priority list can name it. A
-  // request body is not a project file: `${NAME}` in it must not read the server's environment.
-  const setup = { ...current, env: {}, config: { ...current.config, priority_lists: {} }, files: [{ name: DRAFT_NAME, file: `${DRAFT_NAME} (draft)`, text: JSON.stringify(spec) }] };
+  // Only the draft is planned (the others are already): no priority list can name it.
+  const setup = { ...current, config: { ...current.config, priority_lists: {} }, files: [{ ...apiSegmentSource(DRAFT_NAME, JSON.stringify(spec)), file: `${DRAFT_NAME} (draft)` }] };
   const drafted = planSegments(setup, current.catalog);
   const draft = drafted.byName.get(DRAFT_NAME)!;
   const byName = new Map(current.byName);
@@ -68,50 +108,215 @@ function planDraft(current: SegmentsPlan, spec: SegmentFile): SegmentsPlan {
   return { ...current, segments: [...current.segments.filter((s) => s.name !== DRAFT_NAME), draft], byName };
 }
 
-/** How long a plan (definitions + the warehouse's column catalog) is reused while its files are unchanged. */
+/** In a file, raw SQL is reviewed code; in a request it would let a token query any table. */
+function requireAdminForSql(body: unknown, actor: Actor | undefined, what: string): void {
+  if (containsSql(body) && actor?.scope !== 'admin') {
+    throw new AuthError(403, `${what} with raw SQL (sql: or a sql condition) needs the admin scope`, 'build it from rules, or use an admin token');
+  }
+}
+
+const conflict = (where: string, message: string, hint: string) => new CdpError(message, { code: 'CONFLICT', kind: 'config', where, hint });
+const notFound = (name: string, plan: SegmentsPlan) =>
+  new CdpError('no such segment', { code: 'NOT_FOUND', kind: 'config', where: `segment ${name}`, hint: `segments are ${[...plan.byName.keys()].filter((n) => n !== DRAFT_NAME).sort().join(', ') || 'none'}` });
+const fileConflict = (segment: PlannedSegment, doing: string) =>
+  conflict(segment.file, `segment ${segment.name} is defined by a file; the API does not ${doing} it`, `edit ${segment.file} (files are code: reviewed and versioned)`);
+
+/** How long a plan (definitions + the warehouse's column catalog) is reused while its definitions are unchanged. */
 const PLAN_TTL_MS = 5_000;
 
 export function segmentRoutes(ctx: ServerContext): RouteDef[] {
+  const runtime = ctx.runtime;
   // Planning reads every definition and introspects the warehouse: too slow to repeat on
-  // each live-size call. Reuse it while the files are byte-identical and it is fresh (a
-  // rebuilt profiles table can add columns, hence the short TTL).
-  let cached: { signature: string; at: number; plan: Promise<SegmentsPlan> } | undefined;
-  const plan = (): Promise<SegmentsPlan> => {
-    const dir = ctx.runtime.project.dir;
+  // each live-size call. Reuse it while the files and the API rows are byte-identical and
+  // it is fresh (a rebuilt profiles table can add columns, hence the short TTL). The API rows
+  // are read each time (one small indexed select) because another server may have written.
+  let cached: { signature: string; at: number; plan: Promise<SegmentsPlan>; records: Map<string, SegmentRecord> } | undefined;
+  const load = async (): Promise<{ plan: SegmentsPlan; records: Map<string, SegmentRecord> }> => {
+    const dir = runtime.project.dir;
     const config = join(dir, SEGMENTS_CONFIG_FILE);
-    const texts = listSegmentFiles(dir).map((f) => `${f.file}\n${f.text}`);
+    const files = listSegmentFiles(dir);
+    const records = await apiSegmentRecords(runtime.control, runtime.name);
+    const texts = [...files.map((f) => `${f.file}\n${f.text}`), ...records.map((r) => `api:${r.name}\n${r.definition}`)];
     if (existsSync(config)) texts.push(readFileSync(config, 'utf8'));
     const signature = createHash('sha256').update(texts.join('\0')).digest('hex');
     if (!cached || cached.signature !== signature || Date.now() - cached.at > PLAN_TTL_MS) {
-      const planned = loadSegmentsPlan(ctx.runtime.project, ctx.runtime.warehouse, ctx.runtime.env);
-      // A failed plan (a broken file) is not kept: the next call reports the current state.
+      const sources = mergeSegmentSources(files, records.map((r) => apiSegmentSource(r.name, r.definition)));
+      const planned = loadSegmentsPlan(runtime.project, runtime.warehouse, runtime.env, { files: sources });
+      // A failed plan (a broken definition) is not kept: the next call reports the current state.
       planned.catch(() => (cached = undefined));
-      cached = { signature, at: Date.now(), plan: planned };
+      cached = { signature, at: Date.now(), plan: planned, records: new Map(records.map((r) => [r.name, r])) };
     }
-    return cached.plan;
+    const current = cached;
+    return { plan: await current.plan, records: current.records };
   };
+  const plan = async (): Promise<SegmentsPlan> => (await load()).plan;
+
+  const materializedMembers = async (p: SegmentsPlan, name: string): Promise<number | null> => {
+    const ref = p.tables.members(name);
+    const d = runtime.warehouse.dialect;
+    if ((await runtime.warehouse.query(d.relationKindSql(ref))).length === 0) return null;
+    const [row] = await runtime.warehouse.query(`SELECT COUNT(*) AS n FROM ${d.qualify(ref)}`);
+    return Number(row?.n ?? 0);
+  };
+  const view = (p: SegmentsPlan, segment: PlannedSegment, record: SegmentRecord | undefined, materialized: number | null): SegmentView => {
+    const source = p.files.find((f) => f.name === segment.name)!;
+    const api = source.origin === 'api';
+    return {
+      name: segment.name,
+      origin: api ? 'api' : 'file',
+      file: api ? null : segment.file,
+      over: segment.over,
+      kind: segment.sql === undefined ? 'rules' : 'sql',
+      description: segment.description?.trim(),
+      splits: segment.splits.map((x) => `${x.group} ${x.percent}%`).join(' / '),
+      exclude_holdout: segment.excludeHoldout,
+      materialized_members: materialized,
+      // As written, not as resolved: a file's ${NAME} stays a name (no environment value leaves the server).
+      definition: jsonValue(parseYamlText(source.text) ?? {}) as Record<string, unknown>,
+      sql: membersSql(p, segment),
+      created_by: record?.created_by ?? null,
+      updated_at: record?.updated_at.toISOString() ?? null,
+    };
+  };
+  const viewOf = async (p: SegmentsPlan, name: string, record: SegmentRecord | undefined): Promise<SegmentView> => {
+    const segment = p.byName.get(name);
+    if (!segment) throw notFound(name, p);
+    return view(p, segment, record, await materializedMembers(p, name));
+  };
+  /** Checks a definition as the loader would, with `name` in the set; returns the new plan. */
+  const checked = (current: SegmentsPlan, name: string, spec: SegmentFile): { plan: SegmentsPlan; definition: string } => {
+    const issues = definitionIssues(spec, current);
+    if (issues.length) throw new ValidationError(issues);
+    const definition = JSON.stringify(spec);
+    return { plan: replanWith(current, name, apiSegmentSource(name, definition)), definition };
+  };
+  const actorName = (actor: Actor | undefined) => (actor ? `${actor.name} (${actor.tokenId.slice(0, 8)})` : 'anonymous');
+  const originOf = (p: SegmentsPlan, name: string) => p.files.find((f) => f.name === name)?.origin;
+
   return [
     defineRoute({
       method: 'GET',
       path: '/segments',
       scope: 'read',
       tag: 'segments',
-      summary: 'Segments with their kind and members at the last materialisation',
-      response: z.object({ segments: z.array(listingSchema) }),
+      summary: 'Segments (files and API) with their definition, members SQL and members at the last materialisation',
+      response: z.object({ segments: z.array(segmentViewSchema) }),
       handler: async () => {
-        const listing = await listSegments(ctx.runtime.warehouse, await plan());
-        return {
-          segments: listing.map((s) => ({
-            name: s.name,
-            file: s.file,
-            over: s.over,
-            kind: s.kind,
-            description: s.description,
-            splits: s.splits,
-            exclude_holdout: s.excludeHoldout,
-            materialized_members: s.materialized ?? null,
-          })),
-        };
+        const { plan: p, records } = await load();
+        const listing = await listSegments(runtime.warehouse, p);
+        return { segments: listing.map((s) => view(p, p.byName.get(s.name)!, records.get(s.name), s.materialized ?? null)) };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/segments/{name}',
+      scope: 'read',
+      tag: 'segments',
+      summary: 'One segment with its definition, members SQL and members at the last materialisation',
+      params: nameParams,
+      response: segmentViewSchema,
+      handler: async ({ params }) => {
+        const { plan: p, records } = await load();
+        return viewOf(p, params.name, records.get(params.name));
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/segments',
+      scope: 'write',
+      tag: 'segments',
+      summary: 'Create a segment (the shape of segments/*.yml plus its name); stored in the control DB',
+      description:
+        "Checked exactly like a segments/*.yml file: a rule error is 400 with the rule's path and the CLI's message; a name already used by a file or the API is 409. Raw SQL (sql: or a sql condition) needs the admin scope. The segment is materialised by the next segments build (`POST /segments/run`, a schedule, or `cdp run`).",
+      body: createBodySchema,
+      status: 201,
+      response: segmentViewSchema,
+      handler: async ({ body, actor }) => {
+        const { name, ...spec } = body;
+        requireAdminForSql(spec, actor, 'a segment');
+        const { plan: current, records } = await load();
+        const existing = current.byName.get(name);
+        if (existing && originOf(current, name) === 'file') throw fileConflict(existing, 'replace');
+        if (existing || records.has(name)) throw conflict(`segment ${name}`, `segment ${name} already exists`, `update it with PUT /segments/${name}, or choose another name`);
+        const { plan: next, definition } = checked(current, name, spec);
+        try {
+          await insertApiSegment(runtime.control, { project: runtime.name, name, definition, createdBy: actorName(actor) });
+        } catch (error) {
+          // Two creates raced: the primary key let one in.
+          if ((await apiSegmentRecords(runtime.control, runtime.name)).some((r) => r.name === name)) throw conflict(`segment ${name}`, `segment ${name} already exists`, `update it with PUT /segments/${name}, or choose another name`);
+          throw error;
+        }
+        cached = undefined;
+        await ctx.audit(actor, 'create', 'segment', name, undefined, spec);
+        const record = (await apiSegmentRecords(runtime.control, runtime.name)).find((r) => r.name === name);
+        return viewOf(next, name, record);
+      },
+    }),
+    defineRoute({
+      method: 'PUT',
+      path: '/segments/{name}',
+      scope: 'write',
+      tag: 'segments',
+      summary: 'Replace the definition of a segment created through the API',
+      description: 'The body is a segments/*.yml body. A segment defined by a file is 409: edit the file. Checked like POST /segments.',
+      params: nameParams,
+      body: segmentFileSchema,
+      response: segmentViewSchema,
+      handler: async ({ params, body, actor }) => {
+        const { plan: current, records } = await load();
+        const existing = current.byName.get(params.name);
+        if (existing && originOf(current, params.name) === 'file') throw fileConflict(existing, 'change');
+        const record = records.get(params.name);
+        if (!record) throw notFound(params.name, current);
+        requireAdminForSql(body, actor, 'a segment');
+        const { plan: next, definition } = checked(current, params.name, body);
+        if (!(await updateApiSegment(runtime.control, runtime.name, params.name, definition))) throw notFound(params.name, current);
+        cached = undefined;
+        await ctx.audit(actor, 'update', 'segment', params.name, JSON.parse(record.definition) as unknown, body);
+        const updated = (await apiSegmentRecords(runtime.control, runtime.name)).find((r) => r.name === params.name);
+        return viewOf(next, params.name, updated);
+      },
+    }),
+    defineRoute({
+      method: 'DELETE',
+      path: '/segments/{name}',
+      scope: 'write',
+      tag: 'segments',
+      summary: 'Delete a segment created through the API (409 while a segment or a sync uses it)',
+      description: 'Its membership history is closed by the next segments build; the membership table stays until then.',
+      params: nameParams,
+      response: z.object({ deleted: z.boolean() }),
+      handler: async ({ params, actor }) => {
+        const name = params.name;
+        const { plan: current, records } = await load();
+        const existing = current.byName.get(name);
+        if (existing && originOf(current, name) === 'file') throw fileConflict(existing, 'delete');
+        const record = records.get(name);
+        if (!record) throw notFound(name, current);
+        const users = current.segments.filter((s) => s.dependsOn.includes(name)).map((s) => s.name);
+        if (users.length) throw conflict(`segment ${name}`, `segment ${name} is used by segment(s) ${users.join(', ')} (in_segment)`, 'remove those references first');
+        const lists = Object.entries(current.config.priority_lists).filter(([, names]) => names.includes(name)).map(([list]) => list);
+        if (lists.length) throw conflict(`segment ${name}`, `segment ${name} is in priority list(s) ${lists.join(', ')} of ${SEGMENTS_CONFIG_FILE}`, `remove it from ${SEGMENTS_CONFIG_FILE} first`);
+        const syncs = await syncsReading(ctx, name);
+        if (syncs.length) throw conflict(`segment ${name}`, `segment ${name} is the source of sync(s) ${syncs.join(', ')}`, 'point those syncs at another source, or delete them first');
+        await deleteApiSegment(runtime.control, runtime.name, name);
+        cached = undefined;
+        await ctx.audit(actor, 'delete', 'segment', name, JSON.parse(record.definition) as unknown, undefined);
+        return { deleted: true };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      path: '/segments/run',
+      scope: 'write',
+      tag: 'segments',
+      summary: 'Build every segment (membership tables and history) as a job; `after: [segments]` schedules follow it',
+      status: 202,
+      response: jobSchema,
+      handler: async ({ actor }) => {
+        const id = await ctx.service.enqueue({ kind: 'segments', target: 'all', trigger: 'api' });
+        await ctx.audit(actor, 'trigger', 'segments', 'all', undefined, { job: id });
+        return jobView((await getJob(runtime.control, id))!);
       },
     }),
     defineRoute({
@@ -122,7 +327,7 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       summary: 'Live size, with the count after each condition group',
       params: nameParams,
       response: sizeSchema,
-      handler: async ({ params }) => segmentSize(ctx.runtime.warehouse, await plan(), params.name),
+      handler: async ({ params }) => segmentSize(runtime.warehouse, await plan(), params.name),
     }),
     defineRoute({
       method: 'POST',
@@ -135,12 +340,9 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       body: segmentFileSchema,
       response: sizeSchema.omit({ segment: true }),
       handler: async ({ body, actor }) => {
-        // In a file, raw SQL is reviewed code; in a request it would let any read token query
-        // any table (counts leak data). Drafts with SQL need an admin token.
-        if (containsSql(body) && actor?.scope !== 'admin') {
-          throw new AuthError(403, 'a draft with raw SQL (sql: or a sql condition) needs the admin scope', 'build the draft from rules, or use an admin token');
-        }
-        const { size, steps } = await segmentSize(ctx.runtime.warehouse, planDraft(await plan(), body), DRAFT_NAME);
+        // Counts over arbitrary SQL would leak data to any read token.
+        requireAdminForSql(body, actor, 'a draft');
+        const { size, steps } = await segmentSize(runtime.warehouse, planDraft(await plan(), body), DRAFT_NAME);
         return { size, steps };
       },
     }),
@@ -159,7 +361,7 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       handler: async ({ params, query }) => {
         const columns = query.columns?.split(',').map((c) => c.trim()).filter(Boolean);
         // The API never unmasks: a screen that shows samples has no need for raw PII.
-        const rows = await previewSegment(ctx.runtime.warehouse, await plan(), params.name, { columns, limit: query.limit, unmask: false });
+        const rows = await previewSegment(runtime.warehouse, await plan(), params.name, { columns, limit: query.limit, unmask: false });
         return { segment: params.name, rows: rows.map((r) => jsonValue(r) as Record<string, unknown>) };
       },
     }),
@@ -177,10 +379,26 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       }),
       handler: async ({ query }) => {
         const names = query.names.split(',').map((n) => segmentName.parse(n.trim()));
-        return segmentOverlap(ctx.runtime.warehouse, await plan(), names);
+        return segmentOverlap(runtime.warehouse, await plan(), names);
       },
     }),
   ];
+}
+
+/**
+ * Syncs whose source is the segment: file syncs (as loaded) and every API sync row, read raw
+ * so that one which no longer loads (its destination was removed) still counts as a user.
+ */
+async function syncsReading(ctx: ServerContext, segment: string): Promise<string[]> {
+  const users = new Set<string>();
+  const catalog = await ctx.runtime.catalog();
+  for (const sync of catalog.syncs.values()) if ('segment' in sync.spec.source && sync.spec.source.segment === segment) users.add(sync.name);
+  for (const stored of await storedSyncs(ctx.runtime.control, ctx.runtime.name)) {
+    if (stored.origin !== 'api') continue;
+    const source = (JSON.parse(stored.definition) as { source?: { segment?: unknown } }).source;
+    if (source?.segment === segment) users.add(stored.name);
+  }
+  return [...users].sort();
 }
 
 /** True when any object in the draft has a `sql` key (a sql: segment or a raw SQL condition). */

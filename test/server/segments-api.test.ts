@@ -1,0 +1,233 @@
+/**
+ * Rule segments written through the API (the web UI's rule builder) on a real DuckDB
+ * warehouse and SQLite control DB: create, read, update, delete with the CLI's rule errors as
+ * 400 field paths, 403 for read tokens and for raw SQL without admin, 409 for names a file or
+ * another segment holds and for segments still in use — and the API segment then behaves like
+ * a file: the segments loader (what `cdp segments run` and `cdp run` call) materialises it,
+ * the scheduler's segments job builds it, and a sync reading `{ segment: … }` plans from it.
+ */
+import { loadProject } from '../../src/project';
+import { loadSegmentsPlan, runSegments } from '../../src/segments';
+import { openServerFixture, type ServerFixture } from './server-fixture';
+
+interface Answer {
+  status: number;
+  body: string;
+  json<T = Record<string, unknown>>(): T;
+}
+interface SegmentView {
+  name: string;
+  origin: 'file' | 'api';
+  file: string | null;
+  over: string;
+  kind: string;
+  definition: Record<string, unknown>;
+  sql: string;
+  materialized_members: number | null;
+  created_by: string | null;
+}
+interface Issues {
+  error: string;
+  message: string;
+  issues: { path: string; message: string }[];
+}
+
+describe('segments through the API', () => {
+  let fx: ServerFixture;
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, token?: string, payload?: unknown): Promise<Answer> => {
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${fx.serve.url}${url}`, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
+    const body = await response.text();
+    return { status: response.status, body, json: <T,>() => JSON.parse(body) as T };
+  };
+  // Name3, Name30 … Name39 of the fixture's 40 people: 11.
+  const startsWith3 = { description: 'First names starting with Name3', rules: { all: [{ trait: 'first_name', op: 'starts_with', value: 'Name3' }] } };
+
+  beforeAll(async () => {
+    fx = await openServerFixture({ people: 40, listen: true });
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  test('create: 201 with the view; the list and the one-segment read show it with its definition and SQL', async () => {
+    const created = await call('POST', '/segments', fx.tokens.write, { name: 'name_three', ...startsWith3 });
+    expect(created.status).toBe(201);
+    const view = created.json<SegmentView>();
+    expect(view).toMatchObject({ name: 'name_three', origin: 'api', file: null, over: 'profiles', kind: 'rules', materialized_members: null, created_by: expect.stringMatching(/^writer \(/) });
+    expect(view.definition).toMatchObject({ rules: startsWith3.rules, over: 'profiles' });
+    expect(view.sql).toMatch(/^-- segment name_three/);
+    expect(view.sql).toMatch(/first_name/);
+
+    const list = (await call('GET', '/segments', fx.tokens.read)).json<{ segments: SegmentView[] }>().segments;
+    expect(list.map((s) => [s.name, s.origin])).toEqual([
+      ['name_one', 'file'],
+      ['name_three', 'api'],
+      ['name_two', 'file'],
+    ]);
+    const fileSegment = list.find((s) => s.name === 'name_one')!;
+    expect(fileSegment.file).toBe('segments/name_one.yml');
+    expect(fileSegment.definition).toEqual({ rules: { all: [{ trait: 'first_name', op: 'starts_with', value: 'Name1' }] }, preview: ['first_name'] });
+
+    const one = await call('GET', '/segments/name_three', fx.tokens.read);
+    expect(one.status).toBe(200);
+    expect(one.json<SegmentView>().definition).toMatchObject(startsWith3);
+    expect((await call('GET', '/segments/name_three/size', fx.tokens.read)).json<{ size: number }>().size).toBe(11);
+    expect((await call('GET', '/segments/nothing_here', fx.tokens.read)).status).toBe(404);
+  });
+
+  test('invalid definitions are 400 at the field, with the CLI wording', async () => {
+    const unknownTrait = await call('POST', '/segments', fx.tokens.write, { name: 'bad_one', rules: { all: [{ trait: 'first_name', op: 'eq', value: 'x' }, { trait: 'shoe_size', op: 'eq', value: 42 }] } });
+    expect(unknownTrait.status).toBe(400);
+    const body = unknownTrait.json<Issues>();
+    expect(body.issues).toEqual([{ path: 'rules.all.1.trait', message: expect.stringMatching(/^rules\.all\.1\.trait: unknown trait 'shoe_size' of profiles — known: .*first_name/) }]);
+
+    const badOp = await call('POST', '/segments', fx.tokens.write, { name: 'bad_two', rules: { all: [{ trait: 'first_name', op: 'gt', value: 3 }] } });
+    expect(badOp.status).toBe(400);
+    expect(badOp.json<Issues>().issues.map((i) => i.path)).toEqual(['rules.all.0.op']);
+
+    const badName = await call('POST', '/segments', fx.tokens.write, { name: 'not a name', ...startsWith3 });
+    expect(badName.status).toBe(400);
+    expect(badName.json<Issues>().issues.map((i) => i.path)).toEqual(['name']);
+
+    const reserved = await call('POST', '/segments', fx.tokens.write, { name: '__draft', ...startsWith3 });
+    expect(reserved.status).toBe(400);
+    expect(reserved.json<Issues>().issues).toEqual([{ path: 'name', message: '__draft is reserved for unsaved drafts — choose another name' }]);
+
+    const both = await call('POST', '/segments', fx.tokens.write, { name: 'bad_three' });
+    expect(both.status).toBe(400);
+    expect(both.json<Issues>().issues[0]!.message).toMatch(/either sql: or rules:/);
+
+    // A request body never reads the server's environment.
+    const env = await call('POST', '/segments', fx.tokens.write, { name: 'bad_four', rules: { trait: 'first_name', op: 'eq', value: '${HOOK_SECRET}' } });
+    expect(env.status).toBe(400);
+    expect(env.json<Issues>().issues.map((i) => i.path)).toEqual(['rules.value']);
+
+    // Nothing of it was saved.
+    const names = (await call('GET', '/segments', fx.tokens.read)).json<{ segments: SegmentView[] }>().segments.map((s) => s.name);
+    expect(names.filter((n) => n.startsWith('bad_'))).toEqual([]);
+  });
+
+  test('scopes: read tokens cannot write; raw SQL needs admin', async () => {
+    expect((await call('POST', '/segments', fx.tokens.read, { name: 'by_reader', ...startsWith3 })).status).toBe(403);
+    expect((await call('POST', '/segments', undefined, { name: 'by_nobody', ...startsWith3 })).status).toBe(401);
+    expect((await call('PUT', '/segments/name_three', fx.tokens.read, startsWith3)).status).toBe(403);
+    expect((await call('DELETE', '/segments/name_three', fx.tokens.read)).status).toBe(403);
+    const sql = { name: 'by_sql', rules: { all: [{ sql: "p.first_name = 'Name5'" }] } };
+    expect((await call('POST', '/segments', fx.tokens.write, sql)).status).toBe(403);
+    const byAdmin = await call('POST', '/segments', fx.tokens.admin, sql);
+    expect(byAdmin.status).toBe(201);
+    expect((await call('GET', '/segments/by_sql/size', fx.tokens.read)).json<{ size: number }>().size).toBe(1);
+    expect((await call('DELETE', '/segments/by_sql', fx.tokens.write)).status).toBe(200);
+  });
+
+  test('conflicts: a taken name is 409; a file segment cannot be replaced, changed or deleted through the API', async () => {
+    const duplicate = await call('POST', '/segments', fx.tokens.write, { name: 'name_three', ...startsWith3 });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.json<Issues>().message).toMatch(/already exists — update it with PUT \/segments\/name_three/);
+
+    const overFile = await call('POST', '/segments', fx.tokens.write, { name: 'name_one', ...startsWith3 });
+    expect(overFile.status).toBe(409);
+    const update = await call('PUT', '/segments/name_one', fx.tokens.write, startsWith3);
+    expect(update.status).toBe(409);
+    expect(update.json<Issues>().message).toMatch(/segments\/name_one\.yml: segment name_one is defined by a file; the API does not change it — edit segments\/name_one\.yml/);
+    expect((await call('DELETE', '/segments/name_one', fx.tokens.write)).status).toBe(409);
+    expect((await call('PUT', '/segments/never_made', fx.tokens.write, startsWith3)).status).toBe(404);
+    expect((await call('DELETE', '/segments/never_made', fx.tokens.write)).status).toBe(404);
+    // The file is untouched.
+    expect((await call('GET', '/segments/name_one/size', fx.tokens.read)).json<{ size: number }>().size).toBe(11);
+  });
+
+  test('update replaces the definition; a cycle is refused as cdp run would', async () => {
+    const updated = await call('PUT', '/segments/name_three', fx.tokens.write, { rules: { any: [{ trait: 'first_name', op: 'starts_with', value: 'Name3' }, { trait: 'first_name', op: 'eq', value: 'Name4' }] } });
+    expect(updated.status).toBe(200);
+    expect(updated.json<SegmentView>().definition).toMatchObject({ rules: { any: expect.any(Array) } });
+    expect((await call('GET', '/segments/name_three/size', fx.tokens.read)).json<{ size: number }>().size).toBe(12);
+
+    expect((await call('POST', '/segments', fx.tokens.write, { name: 'three_and_one', rules: { all: [{ in_segment: 'name_three' }, { not: { in_segment: 'name_one' } }] } })).status).toBe(201);
+    const cycle = await call('PUT', '/segments/name_three', fx.tokens.write, { rules: { in_segment: 'three_and_one' } });
+    expect(cycle.status).toBe(400);
+    expect(cycle.json<Issues>().message).toMatch(/cycle: .*name_three.*three_and_one.* — remove one of these in_segment references/);
+  });
+
+  test('the loader cdp uses materialises API segments; the segments job builds them; a sync plans from one', async () => {
+    const env = { HOOK_URL: fx.receiver.url, HOOK_SECRET: 'x' };
+    // A project object of its own (as `cdp segments run` loads it): API segments come from cdp.yml's control DB.
+    const plan = await loadSegmentsPlan(loadProject(fx.project.dir, env), fx.serve.runtime.warehouse, env);
+    expect(plan.segments.map((s) => s.name).sort()).toEqual(['name_one', 'name_three', 'name_two', 'three_and_one']);
+    const result = await runSegments(fx.serve.runtime.warehouse, plan);
+    expect(result.ok).toBe(true);
+    expect(Object.fromEntries(result.results.map((r) => [r.segment, r.size]))).toEqual({ name_one: 11, name_two: 12, name_three: 12, three_and_one: 12 });
+    const [row] = await fx.serve.runtime.warehouse.query('SELECT COUNT(*) AS n FROM analytics.seg_name_three');
+    expect(Number(row!.n)).toBe(12);
+
+    // Through the scheduler: a segments job (the same loader, on the server's control DB)
+    // builds a segment created after the run above.
+    expect((await call('POST', '/segments', fx.tokens.write, { name: 'name_four', rules: { trait: 'first_name', op: 'eq', value: 'Name4' } })).status).toBe(201);
+    expect((await call('GET', '/segments/name_four', fx.tokens.read)).json<SegmentView>().materialized_members).toBeNull();
+    const job = await call('POST', '/segments/run', fx.tokens.write);
+    expect(job.status).toBe(202);
+    const jobId = job.json<{ id: string }>().id;
+    let status = 'queued';
+    for (let i = 0; i < 200 && (status === 'queued' || status === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = (await call('GET', `/jobs/${jobId}`, fx.tokens.read)).json<{ status: string }>().status;
+    }
+    expect(status).toBe('success');
+    expect((await call('GET', '/segments/name_four', fx.tokens.read)).json<SegmentView>().materialized_members).toBe(1);
+    expect((await call('DELETE', '/segments/name_four', fx.tokens.write)).status).toBe(200);
+
+    const sync = await call('PUT', '/syncs/three_to_hook', fx.tokens.write, { source: { segment: 'name_three' }, destination: 'hook', object: 'records', mode: 'upsert', key: 'profile_id', mapping: { id: 'profile_id', name: 'first_name' }, schedule: 'manual' });
+    expect(sync.status).toBe(200);
+    const planned = await call('POST', '/syncs/three_to_hook/plan', fx.tokens.write, { samples: 0 });
+    expect(planned.status).toBe(200);
+    expect(planned.json<{ counts: Record<string, number> }>().counts.added).toBe(12);
+  });
+
+  test("a profile lookup answers traits, identifiers and the profile's current segments (API ones too) in one query", async () => {
+    const lookup = async () => (await call('GET', '/profiles/lookup?type=email&value=Person31@Example.com', fx.tokens.read)).json<{ traits: Record<string, unknown>; identifiers: unknown[]; segments: string[] }>();
+    await lookup(); // the first one also learns that the membership history exists
+    const query = jest.spyOn(fx.serve.runtime.warehouse, 'query');
+    try {
+      const profile = await lookup();
+      expect(query).toHaveBeenCalledTimes(1);
+      expect(profile.traits).toMatchObject({ first_name: 'Name31' });
+      expect(profile.identifiers).toEqual([
+        { type: 'email', value: 'person31@example.com' },
+        { type: 'user_id', value: 'u31' },
+      ]);
+      expect(profile.segments).toEqual(['name_three', 'three_and_one']);
+    } finally {
+      query.mockRestore();
+    }
+  });
+
+  test('delete: refused while a segment or a sync uses it; then gone, and audited throughout', async () => {
+    const used = await call('DELETE', '/segments/name_three', fx.tokens.write);
+    expect(used.status).toBe(409);
+    expect(used.json<Issues>().message).toMatch(/used by segment\(s\) three_and_one/);
+    expect((await call('DELETE', '/segments/three_and_one', fx.tokens.write)).status).toBe(200);
+    const bySync = await call('DELETE', '/segments/name_three', fx.tokens.write);
+    expect(bySync.status).toBe(409);
+    expect(bySync.json<Issues>().message).toMatch(/source of sync\(s\) three_to_hook/);
+    expect((await call('DELETE', '/syncs/three_to_hook', fx.tokens.write)).status).toBe(200);
+    expect((await call('DELETE', '/segments/name_three', fx.tokens.write)).status).toBe(200);
+    expect((await call('GET', '/segments/name_three', fx.tokens.read)).status).toBe(404);
+
+    const audit = (await call('GET', '/audit?limit=200', fx.tokens.admin)).json<{ action: string; target_type: string; target: string; before: unknown; after: unknown }[]>();
+    const ofThree = audit.filter((a) => a.target_type === 'segment' && a.target === 'name_three').reverse();
+    expect(ofThree.map((a) => a.action)).toEqual(['create', 'update', 'delete']);
+    expect(ofThree[0]!.after).toMatchObject({ rules: startsWith3.rules });
+    expect(ofThree[1]!.before).toMatchObject({ rules: startsWith3.rules });
+    expect(ofThree[1]!.after).toMatchObject({ rules: { any: expect.any(Array) } });
+    expect(ofThree[2]!.after).toBeNull();
+  });
+
+  test('the OpenAPI document describes the new routes', async () => {
+    const doc = (await call('GET', '/openapi.json')).json<{ paths: Record<string, Record<string, unknown>> }>();
+    expect(Object.keys(doc.paths['/segments']!).sort()).toEqual(['get', 'post']);
+    expect(Object.keys(doc.paths['/segments/{name}']!).sort()).toEqual(['delete', 'get', 'put']);
+    expect(doc.paths['/segments/run']).toBeDefined();
+  });
+});
