@@ -6,9 +6,14 @@
  * alert, not sixty. The state row is changed with a compare-and-set, so with many workers
  * exactly one of them sends.
  *
- * Channels: a Slack-compatible webhook (`{ "text": … }`, which Slack, Mattermost, Rocket.Chat
- * and Teams' Slack connector accept). The URL is a secret (it is the credential): it is never
- * logged or returned. SMTP is not built in; point a webhook at a mail relay for email.
+ * Channels (alerts.yml `channels:`, each alert goes to all of them):
+ *  - `webhook`: Slack-compatible (`{ "text": … }`, which Slack, Mattermost, Rocket.Chat and
+ *    Teams' Slack connector accept). The URL is a secret (it is the credential).
+ *  - `email`: SMTP through nodemailer (email-alerts.ts): `smtp: { host, port, secure, user,
+ *    password: "${SMTP_PASSWORD}" }`, `from`, `to: [..]`.
+ * Credentials (webhook URLs, the SMTP password) are never logged or returned: a failing
+ * channel is named by its position and an error code. A channel's failure never fails the
+ * run that raised the alert, nor stops the other channels.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,12 +21,13 @@ import { z } from 'zod';
 import type { ControlDb } from '../control';
 import { readYamlFile, type Env } from '../project';
 import type { SyncRunResult } from '../sync';
+import { emailChannelSchema, emailSender } from './email-alerts';
 import type { Logger } from './logger';
 
 export const ALERTS_FILE = 'alerts.yml';
 
 export const alertsFileSchema = z.strictObject({
-  channels: z.array(z.strictObject({ type: z.literal('webhook'), url: z.string().url() })).default([]),
+  channels: z.array(z.discriminatedUnion('type', [z.strictObject({ type: z.literal('webhook'), url: z.url() }), emailChannelSchema])).default([]),
   /** Alert when a sync run fails or is stopped by the circuit breaker. */
   sync_failed: z.boolean().default(true),
   /** Alert when rejected / (succeeded + rejected) of a run is above this share. */
@@ -71,9 +77,16 @@ export interface AlertSender {
   (text: string): Promise<void>;
 }
 
-export function webhookSender(config: AlertsConfig, log: Logger, fetchImpl: typeof fetch = fetch): AlertSender {
+/** Sends each alert to every channel of alerts.yml (webhooks and email). */
+export function channelsSender(config: AlertsConfig, log: Logger, fetchImpl: typeof fetch = fetch): AlertSender {
+  // Built once: a mail transport holds its settings (and the password) for the process's life.
+  const mailers = new Map(config.channels.flatMap((channel, index) => (channel.type === 'email' ? [[index, emailSender(channel, index, log)] as const] : [])));
   return async (text) => {
     for (const [index, channel] of config.channels.entries()) {
+      if (channel.type === 'email') {
+        await mailers.get(index)!(text);
+        continue;
+      }
       try {
         const response = await fetchImpl(channel.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }), signal: AbortSignal.timeout(5000) });
         if (!response.ok) log.warn('alert channel answered an error', { channel: index, status: response.status });
@@ -84,6 +97,9 @@ export function webhookSender(config: AlertsConfig, log: Logger, fetchImpl: type
     }
   };
 }
+
+/** The name service.ts composes with; it sends to every channel, email included. */
+export const webhookSender = channelsSender;
 
 /** Applies evaluations to the stored states; sends one message per change of state. */
 export async function applyAlerts(db: ControlDb, project: string, subject: string, evaluations: AlertEvaluation[], send: AlertSender): Promise<string[]> {

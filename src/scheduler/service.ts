@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { messageOf } from '../errors';
-import { loadAlertsConfig, webhookSender, type AlertSender, type AlertsConfig } from './alerts';
+import { channelsSender, loadAlertsConfig, type AlertSender, type AlertsConfig } from './alerts';
 import { FleetMember } from './fleet';
 import { createGraphileQueue } from './graphile-queue';
 import { createInProcessQueue } from './in-process-queue';
@@ -49,7 +49,7 @@ export class SchedulerService {
   ) {
     this.scheduler = new Scheduler(runtime.control, runtime.name, (request) => this.enqueue(request), { tickMs: options.tickMs, missedGraceMs: options.missedGraceMs, log: options.log });
     const config = loadAlertsConfig(runtime.project.dir, runtime.env);
-    this.alerts = { config, send: options.alertSender ?? webhookSender(config, options.log) };
+    this.alerts = { config, send: options.alertSender ?? channelsSender(config, options.log) };
   }
 
   static async create(runtime: CdpRuntime, options: SchedulerServiceOptions): Promise<SchedulerService> {
