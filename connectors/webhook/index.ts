@@ -13,8 +13,11 @@ export const webhookConfigSchema = z.strictObject({
   /** HMAC-SHA256 key: each request carries `x-cdp-signature: sha256=<hex of "<timestamp>.<body>">`. */
   signing_secret: secret().optional(),
   signature_header: z.string().min(1).default('x-cdp-signature'),
-  /** Extra headers (e.g. an authorization header: use ${ENV} for the token). */
-  headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * Extra headers (e.g. an authorization header: use ${ENV} for the token). Secret as a whole:
+   * they usually carry a credential, so they are sealed at rest and shown only as set/unset.
+   */
+  headers: z.record(z.string(), z.string()).meta({ secret: true }).optional(),
   /** Handlebars template of the body; gets object, op, sent_at, options and rows ({ key, fields }); `{{json x}}` writes JSON. */
   body_template: z.string().min(1).optional(),
   /** GET this URL in `check` (defaults to an OPTIONS-free probe: a POST of an empty batch). */
@@ -27,7 +30,7 @@ const settingsOf = (config: WebhookConfig): WebhookSettings => ({
   url: config.url,
   secret: config.signing_secret,
   signatureHeader: config.signature_header,
-  headers: config.headers,
+  headers: config.headers ?? {},
   bodyTemplate: config.body_template,
 });
 
@@ -45,7 +48,7 @@ export default defineDestination({
   limits: { batchRows: 1000, concurrency: 4 },
   async check(ctx) {
     if (ctx.config.check_url) {
-      const response = await ctx.http({ method: 'GET', path: ctx.config.check_url, headers: ctx.config.headers });
+      const response = await ctx.http({ method: 'GET', path: ctx.config.check_url, headers: ctx.config.headers ?? {} });
       throwForStatus('webhook', response, 'GET check_url');
       return;
     }

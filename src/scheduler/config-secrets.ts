@@ -57,7 +57,8 @@ export function configJsonSchema(schema: z.ZodType): JsonObject {
     // `secret` is our metadata, not a JSON Schema keyword: speak the standard one.
     delete property.secret;
     property.writeOnly = true;
-    property.format = property.format ?? 'password';
+    // A password input only fits a string (a webhook's `headers` is a secret object).
+    if (property.type === 'string') property.format = property.format ?? 'password';
   }
   return json;
 }

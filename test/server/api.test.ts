@@ -9,6 +9,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { HOOK_SECRET, openServerFixture, SECRET_KEY, type ServerFixture } from './server-fixture';
 
 const API_SECRET = 'hubspot-token-NEVER-SHOWN-abcdef0123456789';
+const HEADER_SECRET = 'Bearer webhook-header-NEVER-SHOWN-9876543210';
 
 describe('REST API', () => {
   let fx: ServerFixture;
@@ -93,13 +94,30 @@ describe('REST API', () => {
     expect(tested.json()).toMatchObject({ ok: false });
     const listed = (await call('GET', '/destinations', fx.tokens.read)).json() as { name: string; origin: string; secrets: Record<string, string> }[];
     expect(listed.map((d) => [d.name, d.origin])).toEqual([['crm', 'api'], ['hook', 'file']]);
-    expect(listed.find((d) => d.name === 'hook')!.secrets).toEqual({ signing_secret: 'set' });
+    expect(listed.find((d) => d.name === 'hook')!.secrets).toEqual({ signing_secret: 'set', headers: 'unset' });
     const audit = (await call('GET', '/audit', fx.tokens.admin)).json() as { action: string; target: string; actor: string; before: unknown; after: unknown }[];
     const entries = audit.filter((a) => a.target === 'crm');
     expect(entries.map((a) => a.action)).toEqual(['update', 'create']);
     expect(entries[0]!.actor).toMatch(/^writer/);
     expect(entries[0]!.before).toMatchObject({ config: { baseUrl: 'http://127.0.0.1:9/hubspot' } });
     expect(JSON.stringify(audit)).not.toContain(API_SECRET);
+  });
+
+  test("a webhook's headers are a secret: sealed at rest, shown as set, kept on update, given to the connector", async () => {
+    const created = await call('PUT', '/destinations/hook_auth', fx.tokens.write, { type: 'webhook', config: { url: `${fx.receiver.url}/in`, headers: { authorization: HEADER_SECRET } } });
+    expect(created.statusCode).toBe(200);
+    expect(created.json()).toMatchObject({ secrets: { headers: 'set', signing_secret: 'unset' }, config: { url: `${fx.receiver.url}/in` } });
+    expect((created.json() as { config: Record<string, unknown> }).config.headers).toBeUndefined();
+    const stored = (await fx.serve.runtime.control.knex('cdp_destinations').where({ name: 'hook_auth' }).first()) as { config: string; secrets: string };
+    expect(stored.config).not.toContain('authorization');
+    expect(stored.secrets).not.toContain(HEADER_SECRET);
+    const updated = await call('PUT', '/destinations/hook_auth', fx.tokens.write, { type: 'webhook', config: { url: `${fx.receiver.url}/in2` } });
+    expect(updated.json()).toMatchObject({ secrets: { headers: 'set' } });
+    const loaded = (await fx.serve.runtime.destinations.loadAll()).get('hook_auth')!;
+    expect((loaded.config as { headers: Record<string, string> }).headers).toEqual({ authorization: HEADER_SECRET });
+    const schema = ((await call('GET', '/destination-types', fx.tokens.read)).json() as { type: string; config_schema: { properties: Record<string, { writeOnly?: boolean }> } }[]).find((t) => t.type === 'webhook')!;
+    expect(schema.config_schema.properties.headers!.writeOnly).toBe(true);
+    expect((await call('DELETE', '/destinations/hook_auth', fx.tokens.write)).statusCode).toBe(200);
   });
 
   test('a triggered sync runs as a job and delivers every row; runs are listed', async () => {
@@ -207,7 +225,7 @@ describe('REST API', () => {
 
   test('no secret appears in any response or log line', () => {
     const everything = [...bodies, ...fx.logLines].join('\n');
-    for (const secret of [API_SECRET, HOOK_SECRET, SECRET_KEY]) expect(everything).not.toContain(secret);
+    for (const secret of [API_SECRET, HOOK_SECRET, SECRET_KEY, HEADER_SECRET]) expect(everything).not.toContain(secret);
     expect(fx.logLines.length).toBeGreaterThan(10);
   });
 });
