@@ -52,6 +52,10 @@ export async function keysRevokeCommand(global: GlobalOptions, idOrName: string,
 }
 
 export async function keysRotateSecretsCommand(global: GlobalOptions, options: { oldKeyEnv: string }, out: Output): Promise<number> {
+  // Checked here for its own wording: the box's "cannot be encrypted" is about the new key.
+  if (!process.env[options.oldKeyEnv]) {
+    throw configError(`environment ${options.oldKeyEnv}`, 'the old key is not set', `export ${options.oldKeyEnv}=<the key the stored secrets were encrypted with>, then run this again`);
+  }
   const oldBox = createSecretBox(process.env[options.oldKeyEnv], options.oldKeyEnv);
   const newBox = createSecretBox(process.env[SECRET_KEY_ENV], SECRET_KEY_ENV);
   return withControl(global, async (db, project) => {
