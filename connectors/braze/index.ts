@@ -17,7 +17,7 @@
  *    why the engine's circuit breaker guards mirror deletes.
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, ok, rejected, retry, secret, type Batch, type ConnectorContext, type FieldValue, type RowOutcome } from '../kit';
+import { ConnectorError, defineDestination, objectOptions, ok, rejected, retry, secret, type Batch, type ConnectorContext, type FieldValue, type RowOutcome } from '../kit';
 import { BRAZE_DELETE_LIMIT, BRAZE_TRACK_LIMIT, BrazeClient, DESTINATION, type BrazeAttributes } from './client';
 
 export const brazeConfigSchema = z.object({
@@ -36,6 +36,8 @@ const segmentOptionsSchema = z
     subscriptionGroupId: z.string().min(1).optional(),
   })
   .refine((o) => (o.attribute === undefined) !== (o.subscriptionGroupId === undefined), 'give exactly one of attribute or subscriptionGroupId');
+// users take no options (any given are ignored, as before).
+const OPTIONS = objectOptions(DESTINATION, { users: z.object({}), segment_members: segmentOptionsSchema }, { options: 'set object_options: { attribute: in_vip_segment } or { subscriptionGroupId: "…" }' });
 
 const WITHDRAWN = new Set(['false', '0', 'no', 'n', 'denied', 'withdrawn', 'revoked', 'opted_out', 'unsubscribed', '']);
 const GRANTED = new Set(['true', '1', 'yes', 'y', 'granted', 'opted_in', 'subscribed']);
@@ -97,20 +99,15 @@ export function brazeConsent(fields: Record<string, FieldValue>): { email_subscr
   return { error: `email_consent '${String(consent)}' is neither a yes nor a no (use true/false)` };
 }
 
-function parseSegmentOptions(batch: Batch): z.output<typeof segmentOptionsSchema> {
-  const parsed = segmentOptionsSchema.safeParse(batch.options);
-  if (parsed.success) return parsed.data;
-  throw new ConnectorError(DESTINATION, 'config', `object_options for segment_members: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { hint: 'set object_options: { attribute: in_vip_segment } or { subscriptionGroupId: "…" }' });
-}
 
 async function trackChunk(ctx: ConnectorContext<BrazeConfig>, batch: Batch): Promise<RowOutcome[]> {
   const outcomes = new Array<RowOutcome | undefined>(batch.rows.length).fill(undefined);
   const sent: Array<{ index: number; attributes: BrazeAttributes }> = [];
   const seen = new Map<string, number>();
-  const segment = batch.object === 'segment_members' ? parseSegmentOptions(batch) : undefined;
-  if (batch.object !== 'users' && batch.object !== 'segment_members') throw new ConnectorError(DESTINATION, 'config', `unknown object ${batch.object}`, { hint: 'braze objects are users and segment_members' });
-  if (segment === undefined && !['upsert', 'update'].includes(batch.op)) throw new ConnectorError(DESTINATION, 'config', `users does not support ${batch.op}`);
-  if (segment !== undefined && batch.op !== 'add' && batch.op !== 'remove') throw new ConnectorError(DESTINATION, 'config', `segment_members does not support ${batch.op}`);
+  const segment = batch.object === 'segment_members' ? OPTIONS.parse('segment_members', batch) : undefined;
+  if (batch.object !== 'users' && batch.object !== 'segment_members') throw OPTIONS.unknownObject(batch);
+  if (segment === undefined && !['upsert', 'update'].includes(batch.op)) throw OPTIONS.unsupported(batch);
+  if (segment !== undefined && batch.op !== 'add' && batch.op !== 'remove') throw OPTIONS.unsupported(batch);
 
   batch.rows.forEach((row, index) => {
     const externalId = row.key.trim();

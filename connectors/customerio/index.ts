@@ -14,7 +14,7 @@
  *  - people removals (mirror/archive) delete the person in Customer.io.
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, normalizeEmail, ok, rejected, retry, secret, type Batch, type ConnectorContext, type FieldValue, type RowOutcome } from '../kit';
+import { ConnectorError, defineDestination, normalizeEmail, objectOptions, ok, rejected, retry, secret, type Batch, type ConnectorContext, type FieldValue, type RowOutcome } from '../kit';
 import { CIO_BATCH_BYTES, CIO_OBJECT_BYTES, CIO_SEGMENT_LIMIT, CustomerioClient, DESTINATION, type CioBatchItem, type CioIdentifiers } from './client';
 
 export const customerioConfigSchema = z.object({
@@ -34,6 +34,7 @@ const segmentOptionsSchema = z.strictObject({
   segmentId: z.string().regex(/^\d+$/, 'segmentId is the number in the manual segment URL'),
   idType: z.enum(['id', 'email']).default('id'),
 });
+const OPTIONS = objectOptions(DESTINATION, { people: peopleOptionsSchema, segment_members: segmentOptionsSchema }, { options: 'fix object_options in the sync file' });
 
 const WITHDRAWN = new Set(['false', '0', 'no', 'n', 'denied', 'withdrawn', 'revoked', 'opted_out', 'unsubscribed', '']);
 const GRANTED = new Set(['true', '1', 'yes', 'y', 'granted', 'opted_in', 'subscribed']);
@@ -70,16 +71,10 @@ export default defineDestination({
   async write(ctx, batch) {
     if (batch.object === 'people') return writePeople(ctx, batch);
     if (batch.object === 'segment_members') return writeSegment(ctx, batch);
-    throw new ConnectorError(DESTINATION, 'config', `unknown object ${batch.object}`, { hint: 'customerio objects are people and segment_members' });
+    throw OPTIONS.unknownObject(batch);
   },
 });
 
-function parseOptions<S extends z.ZodType>(schema: S, batch: Batch): z.output<S> {
-  const parsed = schema.safeParse(batch.options);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new ConnectorError(DESTINATION, 'config', `object_options for ${batch.object}: ${issue?.path.join('.') || 'options'} — ${issue?.message ?? 'invalid'}`, { hint: 'fix object_options in the sync file' });
-}
 
 /** Consent fields → `unsubscribed: true`, nothing, or a rejection. */
 export function customerioConsent(fields: Record<string, FieldValue>): { unsubscribed?: true } | { error: string } {
@@ -104,8 +99,8 @@ function identifiersOf(key: string, idType: 'id' | 'email'): CioIdentifiers | { 
 }
 
 async function writePeople(ctx: ConnectorContext<CustomerioConfig>, batch: Batch): Promise<RowOutcome[]> {
-  const { idType } = parseOptions(peopleOptionsSchema, batch);
-  if (batch.op !== 'upsert' && batch.op !== 'delete') throw new ConnectorError(DESTINATION, 'config', `people does not support ${batch.op}`);
+  const { idType } = OPTIONS.parse('people', batch);
+  if (batch.op !== 'upsert' && batch.op !== 'delete') throw OPTIONS.unsupported(batch);
   const outcomes = new Array<RowOutcome | undefined>(batch.rows.length).fill(undefined);
   const items: Array<{ index: number; item: CioBatchItem; bytes: number }> = [];
   const seen = new Map<string, number>();
@@ -161,8 +156,8 @@ async function writePeople(ctx: ConnectorContext<CustomerioConfig>, batch: Batch
 }
 
 async function writeSegment(ctx: ConnectorContext<CustomerioConfig>, batch: Batch): Promise<RowOutcome[]> {
-  const { segmentId, idType } = parseOptions(segmentOptionsSchema, batch);
-  if (batch.op !== 'add' && batch.op !== 'remove') throw new ConnectorError(DESTINATION, 'config', `segment_members does not support ${batch.op}`);
+  const { segmentId, idType } = OPTIONS.parse('segment_members', batch);
+  if (batch.op !== 'add' && batch.op !== 'remove') throw OPTIONS.unsupported(batch);
   const outcomes = new Array<RowOutcome | undefined>(batch.rows.length).fill(undefined);
   const ids: Array<{ index: number; id: string }> = [];
   batch.rows.forEach((row, index) => {

@@ -9,15 +9,20 @@
  *    go in clear, as Google requires);
  *  - one outcome per row, in order: rows without a usable identifier are `rejected` before
  *    sending; partial-failure errors are mapped to rows through the operation index in their
- *    field path and `rejected` with Google's message; the other rows are `ok` once the job
- *    was run (Google processes it asynchronously — hours — so `ok` means "accepted");
+ *    field path and `rejected` with Google's message; after `run` the job is polled
+ *    (GoogleAdsService search on offline_user_data_job, every `jobPollIntervalMs`) until it is
+ *    SUCCESS — the other rows `ok` — or FAILED — they are `retry` with the failure reason, so
+ *    the engine sends them again in a new job (adds and removes are idempotent); a job still
+ *    RUNNING after `jobTimeoutMs` leaves its rows `ok` (Google accepted them and keeps
+ *    processing; `jobTimeoutMs: 0` does not wait at all);
  *  - never two jobs on one list at once from this process (a per-list queue); a
  *    CONCURRENT_MODIFICATION from Google (a job from elsewhere) is a transient failure;
- *  - `ok.externalId` is a member token with the identifiers as sent, so removals send the same.
+ *  - `ok.externalId` is a member token with the identifiers as sent, so removals send the same;
+ *  - the match-rate report counts each row once (`AdBatchReporter`).
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, ok, parseResponse, readRateLimitHeaders, rejected, secret, type Batch, type ConnectorContext, type HttpRequest, type HttpResponse, type RowOutcome } from '../kit';
-import { countIdentifiers, emptyBatchReport, type AdBatchReport } from '../kit/match-rate';
+import { ConnectorError, pause, defineDestination, objectOptions, ok, parseResponse, readRateLimitHeaders, rejected, retry, secret, type Batch, type ConnectorContext, type HttpRequest, type HttpResponse, type RowOutcome } from '../kit';
+import { AdBatchReporter, type AdBatchReport } from '../kit/match-rate';
 import { decodeMemberToken, encodeMemberToken } from '../kit/audience-member-token';
 import { googleUserIdentifiers, normaliseGoogleEmail, type GoogleUserIdentifier } from './normalise';
 
@@ -38,6 +43,10 @@ export const googleAdsConfigSchema = z
     refreshToken: secret().optional(),
     tokenUrl: z.string().url().default('https://oauth2.googleapis.com/token'),
     baseUrl: z.string().url().default('https://googleads.googleapis.com/v23'),
+    /** How often a run job's status is read. */
+    jobPollIntervalMs: z.number().int().positive().default(5_000),
+    /** How long a batch waits for its job to finish (Google may take hours); 0: do not wait. */
+    jobTimeoutMs: z.number().int().nonnegative().default(10 * 60_000),
   })
   .refine((c) => c.accessToken !== undefined || (c.refreshToken !== undefined && c.clientId !== undefined), { message: 'give accessToken, or clientId + clientSecret + refreshToken' });
 export type GoogleAdsConfig = z.output<typeof googleAdsConfigSchema>;
@@ -53,6 +62,23 @@ const optionsSchema = z.strictObject({
   /** Google allows 100,000 identifiers per addOperations request and recommends about 10,000. */
   maxIdentifiersPerRequest: z.coerce.number().int().min(20).max(100_000).default(10_000),
 });
+const OPTIONS = objectOptions(DESTINATION, { customer_match_members: optionsSchema }, { readme: 'google-ads', unsupported: 'use mode add_remove' });
+
+const jobStatusSchema = z.object({
+  results: z
+    .array(
+      z.object({
+        offlineUserDataJob: z.object({
+          resourceName: z.string().optional(),
+          status: z.enum(['UNSPECIFIED', 'UNKNOWN', 'PENDING', 'RUNNING', 'SUCCESS', 'FAILED']),
+          failureReason: z.string().optional(),
+          operationMetadata: z.object({ matchRateRange: z.string().optional() }).optional(),
+        }),
+      }),
+    )
+    .default([]),
+});
+export type GoogleJobStatus = z.infer<typeof jobStatusSchema>['results'][number]['offlineUserDataJob'];
 
 const errorBodySchema = z.object({ error: z.object({ code: z.number(), message: z.string(), status: z.string().optional(), details: z.array(z.unknown()).optional() }) });
 const failureSchema = z.object({
@@ -102,7 +128,39 @@ class GoogleAdsClient {
     if (response.status >= 200 && response.status < 300) return response;
     throw googleError(response, what);
   }
+
+  /** The job's status through GoogleAdsService search (the only way Google exposes it). */
+  async jobStatus(job: string): Promise<GoogleJobStatus | undefined> {
+    const what = `read the status of ${job}`;
+    const query = `SELECT offline_user_data_job.resource_name, offline_user_data_job.status, offline_user_data_job.failure_reason, offline_user_data_job.operation_metadata.match_rate_range FROM offline_user_data_job WHERE offline_user_data_job.resource_name = '${job}'`;
+    const response = await this.send({ method: 'POST', path: `/customers/${this.ctx.config.customerId}/googleAds:search`, body: { query } }, what);
+    return parseResponse(DESTINATION, jobStatusSchema, response, what).results[0]?.offlineUserDataJob;
+  }
+
+  /**
+   * Polls a run job until SUCCESS or FAILED; undefined when `jobTimeoutMs` passed first (or is
+   * 0). Reads that fail transiently are retried here: the job runs on regardless, and resending
+   * the batch would only queue a duplicate job.
+   */
+  async waitForJob(job: string): Promise<GoogleJobStatus | undefined> {
+    const { jobTimeoutMs, jobPollIntervalMs } = this.ctx.config;
+    if (jobTimeoutMs === 0) return undefined;
+    const deadline = Date.now() + jobTimeoutMs;
+    for (;;) {
+      await pause(jobPollIntervalMs, this.ctx.signal);
+      if (this.ctx.signal.aborted) return undefined;
+      let status: GoogleJobStatus | undefined;
+      try {
+        status = await this.jobStatus(job);
+      } catch (error) {
+        if (!(error instanceof ConnectorError) || !error.retryable) throw error;
+      }
+      if (status?.status === 'SUCCESS' || status?.status === 'FAILED') return status;
+      if (Date.now() >= deadline) return undefined;
+    }
+  }
 }
+
 
 export function googleError(response: HttpResponse, what: string): ConnectorError {
   const parsed = errorBodySchema.safeParse(response.body);
@@ -167,12 +225,10 @@ function partialFailures(response: z.infer<typeof addOperationsResponseSchema>):
 }
 
 export async function writeGoogleAdsBatch(ctx: Ctx, batch: Batch): Promise<{ outcomes: RowOutcome[]; report: AdBatchReport }> {
-  if (batch.object !== 'customer_match_members' || (batch.op !== 'add' && batch.op !== 'remove')) throw new ConnectorError(DESTINATION, 'config', `${batch.object} ${batch.op} is not supported`, { hint: 'object customer_match_members, mode add_remove' });
-  const parsed = optionsSchema.safeParse(batch.options ?? {});
-  if (!parsed.success) throw new ConnectorError(DESTINATION, 'config', `bad options: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`, { hint: 'userListId is required; see connectors/google-ads/README.md' });
-  const options = parsed.data;
-  const report = emptyBatchReport();
-  report.members = batch.rows.length;
+  if (batch.object !== 'customer_match_members') throw OPTIONS.unknownObject(batch);
+  if (batch.op !== 'add' && batch.op !== 'remove') throw OPTIONS.unsupported(batch);
+  const options = OPTIONS.parse('customer_match_members', batch);
+  const reporter = new AdBatchReporter(batch.rows.length);
   const outcomes: RowOutcome[] = new Array(batch.rows.length);
   const members: Array<{ index: number; identifiers: GoogleUserIdentifier[] }> = [];
   batch.rows.forEach((row, index) => {
@@ -190,13 +246,12 @@ export async function writeGoogleAdsBatch(ctx: Ctx, batch: Batch): Promise<{ out
         if (email) ({ identifiers, types } = googleUserIdentifiers({ email }));
       }
     }
-    countIdentifiers(report, types);
+    reporter.identifiers(index, types);
     if (identifiers.length === 0) {
-      report.rejectedLocally++;
       outcomes[index] = rejected(`no usable email, phone, address or mobile id for Customer Match${unusable.length ? ` (${unusable.join('; ')})` : ''}`);
     } else members.push({ index, identifiers });
   });
-  if (members.length === 0) return { outcomes, report };
+  if (members.length === 0) return { outcomes, report: reporter.finish(outcomes) };
 
   const c = ctx.config;
   const client = new GoogleAdsClient(ctx);
@@ -225,14 +280,20 @@ export async function writeGoogleAdsBatch(ctx: Ctx, batch: Batch): Promise<{ out
       const failed = partialFailures(parseResponse(DESTINATION, addOperationsResponseSchema, response, what));
       chunk.forEach((m, i) => {
         const reason = failed.get(i);
-        if (reason) (report.reportedInvalid++, (outcomes[m.index] = rejected(`Google Ads: ${reason}`)));
+        if (reason) (reporter.invalid(m.index), (outcomes[m.index] = rejected(`Google Ads: ${reason}`)));
         else outcomes[m.index] = ok(encodeMemberToken(TOKEN, { ids: JSON.stringify(m.identifiers) }));
       });
-      report.sent += chunk.length;
+      reporter.sent(chunk.map((m) => m.index));
     }
     await patiently(ctx.signal, () => client.send({ method: 'POST', path: `/${job}:run`, body: {} }, `run ${job}`));
+    // Still inside the list's queue: the next job on this list starts once this one is done.
+    const final = await client.waitForJob(job);
+    if (final?.status === 'FAILED') {
+      const reason = `Google Ads job ${job} FAILED${final.failureReason ? ` (${final.failureReason})` : ''}; sent again in a new job`;
+      for (const m of members) if (outcomes[m.index]?.status === 'ok') outcomes[m.index] = retry(reason);
+    }
   });
-  return { outcomes, report };
+  return { outcomes, report: reporter.finish(outcomes) };
 }
 
 export default defineDestination({

@@ -1,17 +1,21 @@
 /**
  * Google Ads Customer Match identifier rules (destinations.md §9): trim and lowercase;
- * periods before the domain of gmail.com / googlemail.com addresses removed; phones in E.164
+ * periods and `+suffix` of gmail.com / googlemail.com local parts removed; phones in E.164
  * (with `+`) before hashing; SHA-256 hex for email, phone, first and last name; country code
  * (ISO-2, upper case) and postal code are sent in clear — never hashed. Invariant: null for
  * an unusable value; nothing raw for email, phone or names ever leaves `googleUserIdentifiers`.
  */
 import { isSha256Hex, normalizeEmail, normalizePhoneE164, sha256Hex, type FieldValue } from '../kit';
 
+/**
+ * Google's documented email format (Data Manager API "Format user data", which feeds the same
+ * Customer Match): lowercase; leading, trailing and intermediate whitespace removed; for
+ * gmail.com / googlemail.com, the dots of the local part and a `+suffix` removed — e.g.
+ * `cloudy.sanfrancisco+shopping@gmail.com` → `cloudysanfrancisco@gmail.com`; other domains keep
+ * dots and plus signs (`user.name+NYC@Example.com` → `user.name+nyc@example.com`).
+ */
 export function normaliseGoogleEmail(value: string): string | null {
-  const email = normalizeEmail(value);
-  if (email === null) return null;
-  const [local, domain] = email.split('@') as [string, string];
-  return domain === 'gmail.com' || domain === 'googlemail.com' ? `${local.replace(/\./g, '')}@${domain}` : email;
+  return normalizeEmail(value, { removeInnerWhitespace: true, canonicalGmail: true });
 }
 
 const hashed = (value: string, normalise: (v: string) => string | null): string | null => {

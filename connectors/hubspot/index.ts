@@ -21,8 +21,8 @@
  */
 import { z } from 'zod';
 import {
-  ConnectorError,
   defineDestination,
+  objectOptions,
   ok,
   rejected,
   retry,
@@ -73,6 +73,7 @@ const listOptionsSchema = z.strictObject({
   /** 'true' (default): a contact not yet in HubSpot is created (upserted by email) before it is added. */
   createContacts: z.enum(['true', 'false']).default('true'),
 });
+const OPTIONS = objectOptions(DESTINATION, { contacts: contactOptionsSchema, companies: crmOptionsSchema('domain'), list_memberships: listOptionsSchema });
 
 export default defineDestination({
   type: 'hubspot',
@@ -121,22 +122,22 @@ async function writeChunk(ctx: ConnectorContext<HubspotConfig>, batch: Batch): P
   const outcomes = new Outcomes(batch.rows.length);
   if (batch.object === 'contacts' || batch.object === 'companies') {
     const objectType: CrmObjectType = batch.object;
-    const options = objectType === 'contacts' ? parseOptions(contactOptionsSchema, batch) : { ...parseOptions(crmOptionsSchema('domain'), batch), companyKeyField: undefined, companyIdProperty: 'domain' };
+    const options = objectType === 'contacts' ? OPTIONS.parse('contacts', batch) : { ...OPTIONS.parse('companies', batch), companyKeyField: undefined, companyIdProperty: 'domain' };
     const rows = prepareRows(batch.rows, options.idProperty, outcomes, options.companyKeyField);
     if (batch.op === 'upsert') {
       await upsertObjects(client, objectType, options.idProperty, rows, outcomes);
       if (objectType === 'contacts' && options.companyKeyField) await associateCompanies(client, rows, options.companyKeyField, options.companyIdProperty, outcomes);
     } else if (batch.op === 'update') await updateObjects(client, objectType, options.idProperty, rows, outcomes);
     else if (batch.op === 'delete') await archiveObjects(client, objectType, options.idProperty, rows, outcomes);
-    else throw unsupported(batch);
+    else throw OPTIONS.unsupported(batch);
   } else if (batch.object === 'list_memberships') {
-    const options = parseOptions(listOptionsSchema, batch);
+    const options = OPTIONS.parse('list_memberships', batch);
     const rows = prepareRows(batch.rows, 'email', outcomes);
     if (batch.op === 'add') await addToList(client, options.listId, options.createContacts === 'true', rows, outcomes);
     else if (batch.op === 'remove') await removeFromList(client, options.listId, rows, outcomes);
-    else throw unsupported(batch);
+    else throw OPTIONS.unsupported(batch);
   } else {
-    throw new ConnectorError(DESTINATION, 'config', `unknown object ${batch.object}`, { hint: 'hubspot objects are contacts, companies and list_memberships' });
+    throw OPTIONS.unknownObject(batch);
   }
   return outcomes.finish();
 }
@@ -434,19 +435,6 @@ async function removeFromList(client: HubspotClient, listId: string, rows: Prepa
 }
 
 // ----------------------------------------------------------------------------- helpers
-
-function parseOptions<S extends z.ZodType>(schema: S, batch: Batch): z.output<S> {
-  const parsed = schema.safeParse(batch.options ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new ConnectorError(DESTINATION, 'config', `bad options for ${batch.object}: ${issue?.path.join('.') || 'options'} — ${issue?.message ?? 'invalid'}`, {
-    hint: 'fix the sync’s options (see connectors/hubspot/README.md)',
-  });
-}
-
-function unsupported(batch: Batch): ConnectorError {
-  return new ConnectorError(DESTINATION, 'config', `${batch.object} does not support the ${batch.op} operation`, { hint: 'pick a mode the object lists (cdp sync plan shows them)' });
-}
 
 function singular(objectType: CrmObjectType): string {
   return objectType === 'contacts' ? 'contact' : 'company';

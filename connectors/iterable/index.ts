@@ -17,7 +17,7 @@
  *  - unsubscribing someone Iterable does not know is ok (they are not on the list).
  */
 import { z } from 'zod';
-import { chunkRowsBySize, ConnectorError, defineDestination, keyEmailRows, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, type Batch, type ConnectorContext, type OutboundRow, type PreparedEmailRow } from '../kit';
+import { chunkRowsBySize, defineDestination, objectOptions, keyEmailRows, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, type ConnectorContext, type OutboundRow, type PreparedEmailRow } from '../kit';
 import { DESTINATION, ITERABLE_BATCH_ROWS, ITERABLE_MAX_BYTES, ITERABLE_RATE, IterableClient, type IterableBulkResponse, type IterableUser } from './client';
 
 export const iterableConfigSchema = z.strictObject({
@@ -35,6 +35,7 @@ const listOptionsSchema = userOptionsSchema.extend({
   /** Removals also unsubscribe from the list's channel (for lists that are the consented audience). */
   unsubscribeChannelOnRemove: bool,
 });
+const OPTIONS = objectOptions(DESTINATION, { users: userOptionsSchema, list_members: listOptionsSchema }, { unsupported: 'users: mode upsert; list_members: mirror or add_remove' });
 
 export default defineDestination({
   type: 'iterable',
@@ -60,12 +61,12 @@ export default defineDestination({
     const outcomes = new RowOutcomes(batch.rows.length, 'Iterable');
     const client = new IterableClient(ctx);
     if (batch.object === 'users') {
-      if (batch.op !== 'upsert') throw unsupported(batch);
-      const options = parseOptions(userOptionsSchema, batch);
+      if (batch.op !== 'upsert') throw OPTIONS.unsupported(batch);
+      const options = OPTIONS.parse('users', batch);
       const rows = prepareRows(batch.rows, options.consentField, outcomes);
       for (const chunk of chunkBySize(rows)) applyResponse(await client.bulkUpdate(chunk.map((r) => r.payload)), chunk, outcomes, 'update');
     } else if (batch.object === 'list_members') {
-      const options = parseOptions(listOptionsSchema, batch);
+      const options = OPTIONS.parse('list_members', batch);
       if (batch.op === 'add' || batch.op === 'upsert') {
         const rows = prepareRows(batch.rows, options.consentField, outcomes);
         for (const chunk of chunkBySize(rows.filter((r) => r.consent))) applyResponse(await client.subscribe(options.listId, chunk.map((r) => r.payload)), chunk, outcomes, 'subscribe');
@@ -76,8 +77,8 @@ export default defineDestination({
         await unsubscribe(client, options.listId, updated, true, outcomes);
       } else if (batch.op === 'remove' || batch.op === 'delete') {
         await unsubscribe(client, options.listId, keyEmailRows(batch.rows, outcomes), options.unsubscribeChannelOnRemove === 'true', outcomes);
-      } else throw unsupported(batch);
-    } else throw new ConnectorError(DESTINATION, 'config', `unknown object ${batch.object}`, { hint: 'iterable objects are users and list_members' });
+      } else throw OPTIONS.unsupported(batch);
+    } else throw OPTIONS.unknownObject(batch);
     return outcomes.finish();
   },
 });
@@ -145,13 +146,4 @@ async function unsubscribe(client: IterableClient, listId: number, rows: Array<{
   for (const chunk of chunkBySize(sized)) applyResponse(await client.unsubscribe(listId, chunk.map((r) => r.email), channel), chunk, outcomes, 'unsubscribe');
 }
 
-function parseOptions<S extends z.ZodType>(schema: S, batch: Batch): z.output<S> {
-  const parsed = schema.safeParse(batch.options ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new ConnectorError(DESTINATION, 'config', `bad options for ${batch.object}: ${issue?.path.join('.') || 'options'} — ${issue?.message ?? 'invalid'}`, { hint: 'fix the sync’s object_options (see connectors/iterable/README.md)' });
-}
 
-function unsupported(batch: Batch): ConnectorError {
-  return new ConnectorError(DESTINATION, 'config', `${batch.object} does not support the ${batch.op} operation`, { hint: 'users: mode upsert; list_members: mirror or add_remove' });
-}

@@ -46,20 +46,31 @@ export function normalizeEmail(value: string | null | undefined, options: EmailO
 }
 
 /**
- * E.164 (`+` and 8–15 digits), as Google wants before hashing. A number without `+` or `00`
- * is read as national and needs `defaultCountryCode` (digits, e.g. '44'); a national
- * trunk zero is dropped. Null when the result cannot be a phone number.
+ * E.164 (`+` and 8–15 digits), as Google wants before hashing. A number with `+` or `00`
+ * carries its country code. Otherwise `defaultCountryCode` (digits, e.g. '44') is needed: a
+ * national trunk zero is dropped and the code put in front — unless the digits already start
+ * with that code (`16505551212` with default '1' is +16505551212, not +116505551212; national
+ * numbers of NANP and the UK never start with their country code). Null when the result
+ * cannot be a phone number.
  */
 export function normalizePhoneE164(value: string | null | undefined, defaultCountryCode?: string): string | null {
   if (value === null || value === undefined) return null;
   const text = value.trim();
   const digits = text.replace(/\D/g, '');
-  let e164: string;
-  if (text.startsWith('+')) e164 = `+${digits}`;
-  else if (digits.startsWith('00')) e164 = `+${digits.slice(2)}`;
-  else if (defaultCountryCode) e164 = `+${defaultCountryCode.replace(/\D/g, '')}${digits.replace(/^0+/, '')}`;
-  else return null;
+  const international = internationalDigits(text, digits, defaultCountryCode);
+  if (international === null) return null;
+  const e164 = `+${international}`;
   return /^\+[1-9]\d{7,14}$/.test(e164) ? e164 : null;
+}
+
+/** The digits with the country code in front (no `+`), or null when the country is unknown. */
+export function internationalDigits(text: string, digits: string, defaultCountryCode?: string): string | null {
+  if (text.startsWith('+')) return digits;
+  if (digits.startsWith('00')) return digits.slice(2);
+  if (!defaultCountryCode) return null;
+  const code = defaultCountryCode.replace(/\D/g, '');
+  if (digits.startsWith('0')) return `${code}${digits.replace(/^0+/, '')}`;
+  return digits.startsWith(code) ? digits : `${code}${digits}`;
 }
 
 /** Meta's rule: digits only — no `+`, no leading zeros — country code included. */

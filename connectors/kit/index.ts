@@ -8,6 +8,8 @@ export * from './http';
 export * from './identifiers';
 export * from './outcomes';
 export * from './email-audience';
+export * from './object-options';
+export * from './pause';
 export { secret } from '../../src/warehouse/config';
 
 /** Identity function that checks a definition against the contract and keeps its config type. */

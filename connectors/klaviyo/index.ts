@@ -21,7 +21,7 @@
  *    standard ones.
  */
 import { z } from 'zod';
-import { chunkRowsBySize, ConnectorError, defineDestination, keyEmailRows, normalizePhoneE164, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, textOf, type Batch, type ConnectorContext, type FieldValue, type OutboundRow, type PreparedEmailRow } from '../kit';
+import { chunkRowsBySize, ConnectorError, defineDestination, objectOptions, keyEmailRows, normalizePhoneE164, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, textOf, type Batch, type ConnectorContext, type FieldValue, type OutboundRow, type PreparedEmailRow } from '../kit';
 import {
   DESTINATION,
   KLAVIYO_IMPORT_MAX_BYTES,
@@ -50,6 +50,7 @@ export type KlaviyoConfig = z.output<typeof klaviyoConfigSchema>;
 const bool = z.enum(['true', 'false']).default('false');
 const profileOptionsSchema = z.strictObject({ consentField: z.string().min(1).default('email_consent'), subscribe: bool });
 const listOptionsSchema = profileOptionsSchema.extend({ listId: z.string().min(1, 'listId is the Klaviyo list id (6 characters, e.g. Y6nRLr)'), unsubscribeOnRemove: bool });
+const OPTIONS = objectOptions(DESTINATION, { profiles: profileOptionsSchema, list_members: listOptionsSchema }, { unsupported: 'profiles: mode upsert; list_members: mirror or add_remove' });
 
 /** Klaviyo's standard profile attributes; location ones go under `location`; everything else is a custom property. */
 const STANDARD = new Set(['phone_number', 'external_id', 'first_name', 'last_name', 'organization', 'locale', 'title', 'image']);
@@ -120,13 +121,13 @@ async function writeBatch(ctx: ConnectorContext<KlaviyoConfig>, batch: Batch, ou
   {
     const client = new KlaviyoClient(ctx);
     if (batch.object === 'profiles') {
-      if (batch.op !== 'upsert') throw unsupported(batch);
-      const options = parseOptions(profileOptionsSchema, batch);
+      if (batch.op !== 'upsert') throw OPTIONS.unsupported(batch);
+      const options = OPTIONS.parse('profiles', batch);
       const rows = prepareRows(batch.rows, options.consentField, outcomes);
       await importProfiles(ctx, client, rows, undefined, outcomes);
       await applyConsent(client, rows, outcomes, options.subscribe === 'true', undefined);
     } else if (batch.object === 'list_members') {
-      const options = parseOptions(listOptionsSchema, batch);
+      const options = OPTIONS.parse('list_members', batch);
       if (batch.op === 'add' || batch.op === 'upsert') {
         const rows = prepareRows(batch.rows, options.consentField, outcomes);
         await importProfiles(ctx, client, rows.filter((r) => r.consent), options.listId, outcomes);
@@ -136,8 +137,8 @@ async function writeBatch(ctx: ConnectorContext<KlaviyoConfig>, batch: Batch, ou
         const rows = keyEmailRows(batch.rows, outcomes);
         if (options.unsubscribeOnRemove === 'true') await subscriptionJobs(client, 'unsubscribe', rows, options.listId, outcomes);
         else await removeFromList(client, options.listId, rows, outcomes);
-      } else throw unsupported(batch);
-    } else throw new ConnectorError(DESTINATION, 'config', `unknown object ${batch.object}`, { hint: 'klaviyo objects are profiles and list_members' });
+      } else throw OPTIONS.unsupported(batch);
+    } else throw OPTIONS.unknownObject(batch);
   }
 }
 
@@ -281,13 +282,4 @@ async function removeFromList(client: KlaviyoClient, listId: string, rows: Array
 
 // ----------------------------------------------------------------------------- helpers
 
-function parseOptions<S extends z.ZodType>(schema: S, batch: Batch): z.output<S> {
-  const parsed = schema.safeParse(batch.options ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new ConnectorError(DESTINATION, 'config', `bad options for ${batch.object}: ${issue?.path.join('.') || 'options'} — ${issue?.message ?? 'invalid'}`, { hint: 'fix the sync’s object_options (see connectors/klaviyo/README.md)' });
-}
 
-function unsupported(batch: Batch): ConnectorError {
-  return new ConnectorError(DESTINATION, 'config', `${batch.object} does not support the ${batch.op} operation`, { hint: 'profiles: mode upsert; list_members: mirror or add_remove' });
-}

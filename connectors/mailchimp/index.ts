@@ -21,9 +21,9 @@
  */
 import { z } from 'zod';
 import {
-  ConnectorError,
   defineDestination,
   mailchimpSubscriberHash,
+  objectOptions,
   normalizeEmail,
   ok,
   rejected,
@@ -71,6 +71,7 @@ const segmentOptionsSchema = z
     tag: z.string().min(1).max(100).optional(),
   })
   .refine((o) => (o.segmentId === undefined) !== (o.tag === undefined), 'give exactly one of segmentId or tag');
+const OPTIONS = objectOptions(DESTINATION, { members: memberOptionsSchema, segment_members: segmentOptionsSchema }, { options: 'fix object_options in the sync file' });
 
 /** Mapped fields with a meaning of their own; every other field is a merge field (tag uppercased). */
 const RESERVED = new Set(['email', 'email_address', 'status', 'email_consent', 'tags']);
@@ -137,12 +138,6 @@ interface MemberRow {
   tags: string[];
 }
 
-function parseOptions<S extends z.ZodType>(schema: S, batch: Batch): z.output<S> {
-  const parsed = schema.safeParse(batch.options);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new ConnectorError(DESTINATION, 'config', `object_options for ${batch.object}: ${issue?.path.join('.') || 'options'} — ${issue?.message ?? 'invalid'}`, { hint: 'fix object_options in the sync file' });
-}
 
 /** Consent from the row: an explicit `status`, else `email_consent`, else the status for new members. */
 export function desiredStatus(fields: Record<string, FieldValue>, statusIfNew: DesiredStatus): DesiredStatus | { error: string } {
@@ -215,29 +210,26 @@ async function writeChunk(ctx: ConnectorContext<MailchimpConfig>, batch: Batch):
   const client = new MailchimpClient(ctx);
   const outcomes = new Array<RowOutcome | undefined>(batch.rows.length).fill(undefined);
   if (batch.object === 'members') {
-    const options = parseOptions(memberOptionsSchema, batch);
+    const options = OPTIONS.parse('members', batch);
     const rows = prepare(batch.rows, outcomes, options.status_if_new);
     if (batch.op === 'upsert') await upsertMembers(client, options.listId, rows, outcomes);
     else if (batch.op === 'update') await updateMembers(client, options.listId, rows, outcomes, false);
     else if (batch.op === 'delete') {
       if (options.removal === 'archive') await archiveMembers(client, options.listId, rows, outcomes);
       else await unsubscribeMembers(client, options.listId, rows, outcomes);
-    } else throw unsupported(batch);
+    } else throw OPTIONS.unsupported(batch);
   } else if (batch.object === 'segment_members') {
-    const options = parseOptions(segmentOptionsSchema, batch);
+    const options = OPTIONS.parse('segment_members', batch);
     const rows = prepare(batch.rows, outcomes, 'subscribed');
-    if (batch.op !== 'add' && batch.op !== 'remove') throw unsupported(batch);
+    if (batch.op !== 'add' && batch.op !== 'remove') throw OPTIONS.unsupported(batch);
     const segmentId = await resolveSegment(ctx, client, options.listId, options.segmentId, options.tag);
     await changeSegment(client, options.listId, segmentId, batch.op, rows, outcomes);
   } else {
-    throw new ConnectorError(DESTINATION, 'config', `unknown object ${batch.object}`, { hint: 'mailchimp objects are members and segment_members' });
+    throw OPTIONS.unknownObject(batch);
   }
   return outcomes.map((o) => o ?? retry('Mailchimp did not acknowledge this row'));
 }
 
-function unsupported(batch: Batch): ConnectorError {
-  return new ConnectorError(DESTINATION, 'config', `${batch.object} does not support ${batch.op}`, { hint: 'pick a mode the object lists' });
-}
 
 function toBatchMember(row: MemberRow, status: DesiredStatus): BatchMember {
   const member: BatchMember = { email_address: row.email, status };

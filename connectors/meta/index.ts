@@ -18,8 +18,8 @@
  *    configured ad account and created when missing (once per process, even under concurrency).
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, ok, rejected, secret, type Batch, type ConnectorContext, type RowOutcome } from '../kit';
-import { countIdentifiers, emptyBatchReport, type AdBatchReport } from '../kit/match-rate';
+import { ConnectorError, defineDestination, objectOptions, ok, rejected, secret, type Batch, type ConnectorContext, type RowOutcome } from '../kit';
+import { AdBatchReporter, type AdBatchReport } from '../kit/match-rate';
 import { decodeMemberToken, encodeMemberToken } from '../kit/audience-member-token';
 import { DESTINATION, META_MAX_ROWS, MetaClient, type MetaSession } from './client';
 import { META_KEYS, META_MATCH_KEYS, metaIdentifiers, metaValue, type MetaKey } from './normalise';
@@ -46,6 +46,7 @@ const optionsSchema = z
     defaultCountryCode: z.string().regex(/^\d{1,3}$/).optional(),
   })
   .refine((o) => o.audienceId !== undefined || o.audienceName !== undefined, { message: 'give audienceId, or audienceName to find or create the audience' });
+const OPTIONS = objectOptions(DESTINATION, { audience_members: optionsSchema }, { unsupported: 'use mode add_remove' });
 
 const TOKEN = 'meta';
 type Ctx = ConnectorContext<MetaConfig>;
@@ -77,15 +78,10 @@ interface Member {
 
 /** Sends one batch and says how it went for the match-rate report (`write` keeps only the outcomes). */
 export async function writeMetaBatch(ctx: Ctx, batch: Batch): Promise<{ outcomes: RowOutcome[]; report: AdBatchReport }> {
-  if (batch.object !== 'audience_members') throw new ConnectorError(DESTINATION, 'config', `unknown object ${batch.object}`, { hint: 'meta has one object: audience_members' });
-  if (batch.op !== 'add' && batch.op !== 'remove') throw new ConnectorError(DESTINATION, 'config', `audience_members does not support ${batch.op}`, { hint: 'use mode add_remove' });
-  const parsed = optionsSchema.safeParse(batch.options ?? {});
-  if (!parsed.success) {
-    throw new ConnectorError(DESTINATION, 'config', `bad options for audience_members: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { hint: 'see connectors/meta/README.md' });
-  }
-  const options = parsed.data;
-  const report = emptyBatchReport();
-  report.members = batch.rows.length;
+  if (batch.object !== 'audience_members') throw OPTIONS.unknownObject(batch);
+  if (batch.op !== 'add' && batch.op !== 'remove') throw OPTIONS.unsupported(batch);
+  const options = OPTIONS.parse('audience_members', batch);
+  const reporter = new AdBatchReporter(batch.rows.length);
   const outcomes: RowOutcome[] = new Array(batch.rows.length);
   const members: Member[] = [];
 
@@ -102,9 +98,8 @@ export async function writeMetaBatch(ctx: Ctx, batch: Batch): Promise<{ outcomes
         if (email !== null) values = { EMAIL: email };
       }
     }
-    countIdentifiers(report, Object.keys(values).map((k) => k.toLowerCase()));
+    reporter.identifiers(index, Object.keys(values).map((k) => k.toLowerCase()));
     if (!Object.keys(values).some((k) => META_MATCH_KEYS.has(k as MetaKey))) {
-      report.rejectedLocally++;
       outcomes[index] = rejected(`no usable email, phone, MADID or external id for Meta${unusable.length ? ` (${unusable.join('; ')})` : ''}`);
       return;
     }
@@ -125,12 +120,12 @@ export async function writeMetaBatch(ctx: Ctx, batch: Batch): Promise<{ outcomes
       const session: MetaSession | undefined =
         sessionId === undefined ? undefined : { session_id: sessionId, batch_seq: seq + 1, last_batch_flag: seq === chunks.length - 1, estimated_num_total: members.length };
       const response = await client.changeUsers(audienceId, batch.op === 'add' ? 'add' : 'remove', { schema: [...schema], data }, session);
-      report.sent += chunk.length;
-      report.reportedInvalid += response.num_invalid_entries;
+      reporter.sent(chunk.map((m) => m.index));
+      reporter.invalidCount(response.num_invalid_entries);
       for (const m of chunk) outcomes[m.index] = ok(encodeMemberToken(TOKEN, m.values as Record<string, string>));
     }
   }
-  return { outcomes, report };
+  return { outcomes, report: reporter.finish(outcomes) };
 }
 
 export default defineDestination({

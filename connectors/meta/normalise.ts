@@ -7,7 +7,7 @@
  * identifier, so the connector drops the key (or rejects the row) instead of sending a
  * hash of garbage; no raw email or phone ever leaves `metaIdentifiers`.
  */
-import { isSha256Hex, normalizeEmail, sha256Hex, type FieldValue } from '../kit';
+import { internationalDigits, isSha256Hex, normalizeEmail, sha256Hex, type FieldValue } from '../kit';
 
 /** The multi-key schema keys this connector sends, in the order it sends them. */
 export const META_KEYS = ['EXTERN_ID', 'EMAIL', 'PHONE', 'GEN', 'DOBY', 'DOBM', 'DOBD', 'LN', 'FN', 'FI', 'CT', 'ST', 'ZIP', 'COUNTRY', 'MADID'] as const;
@@ -46,22 +46,21 @@ export function metaKeyForField(field: string): MetaKey | undefined {
   return FIELD_ALIASES[field.toLowerCase()];
 }
 
-const lettersOnly = (v: string) => v.trim().toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
+// NFC first: a decomposed é (e + U+0301) must hash like Meta's "valéry", not lose its accent.
+const lettersOnly = (v: string) => v.normalize('NFC').trim().toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 
 /**
  * Digits only, no `+`, no leading zeros, country code included. A number written with `+`
- * or `00` carries its country code; a national number needs `defaultCountryCode`; bare
- * digits without either are taken as already international (Meta's own guidance: "always
- * include the country code").
+ * or `00` carries its country code; with `defaultCountryCode`, a national number gets it in
+ * front (a trunk zero dropped; digits that already start with the code are left as they
+ * are) — Meta's own example: US "(650)555-1212" → 16505551212; without a default, bare
+ * digits are taken as already international (Meta: "always include the country code").
  */
 export function normaliseMetaPhone(value: string, defaultCountryCode?: string): string | null {
   const text = value.trim();
-  let digits = text.replace(/\D/g, '');
-  if (text.startsWith('+')) digits = digits.replace(/^0+/, '');
-  else if (digits.startsWith('00')) digits = digits.slice(2).replace(/^0+/, '');
-  else if (defaultCountryCode && digits.startsWith('0')) digits = `${defaultCountryCode.replace(/\D/g, '')}${digits.replace(/^0+/, '')}`;
-  else digits = digits.replace(/^0+/, '');
-  return /^[1-9]\d{6,14}$/.test(digits) ? digits : null;
+  const raw = text.replace(/\D/g, '');
+  const digits = (defaultCountryCode || text.startsWith('+') || raw.startsWith('00') ? internationalDigits(text, raw, defaultCountryCode) : raw)?.replace(/^0+/, '') ?? null;
+  return digits !== null && /^[1-9]\d{6,14}$/.test(digits) ? digits : null;
 }
 
 /** One key's normalised (not yet hashed) value, or null when unusable. */

@@ -1,8 +1,10 @@
 /**
  * Salesforce's REST API as the salesforce connector uses it (destinations.md §2): OAuth
- * refresh-token flow, sObject Collections upsert by external id (≤200 records) and delete,
- * lookup by external id, Bulk API 2.0 ingest jobs (create → CSV upload → UploadComplete →
- * poll with a timeout → successful/failed/unprocessed results), and `/limits` for `check`.
+ * refresh-token flow, sObject Collections (≤200 records a call) upsert by external id,
+ * create, update by record id and delete, record ids by external id (SOQL, in chunks), Bulk
+ * API 2.0 ingest jobs for upsert, insert, delete and hardDelete (create → CSV upload →
+ * UploadComplete → poll with a timeout → successful/failed/unprocessed results), and
+ * `/limits` for `check`.
  *
  * Invariants: every JSON body is validated with zod; `Sforce-Limit-Info` (api-usage=n/max)
  * is read from every answer, and once the org has used ≥98% of its daily allocation no
@@ -12,10 +14,14 @@
  * `rate_limited`; the access token is never put in a URL or a message.
  */
 import { z } from 'zod';
-import { ConnectorError, parseResponse, readRateLimitHeaders, type ConnectorContext, type HttpRequest, type HttpResponse } from '../kit';
+import { ConnectorError, pause, parseResponse, readRateLimitHeaders, type ConnectorContext, type HttpRequest, type HttpResponse } from '../kit';
 
 export const DESTINATION = 'salesforce';
 export const COLLECTION_LIMIT = 200;
+/** External ids per SOQL lookup: keeps the query URL well under Salesforce's 16,384-character limit. */
+export const LOOKUP_CHUNK = 100;
+
+export type BulkOperation = 'upsert' | 'insert' | 'delete' | 'hardDelete';
 
 export interface SalesforceAuthConfig {
   /** The org's instance URL; without it, the one the token endpoint names. */
@@ -34,6 +40,18 @@ export interface SalesforceAuthConfig {
 const sfErrorSchema = z.object({ message: z.string(), errorCode: z.string().optional(), statusCode: z.string().optional(), fields: z.array(z.string()).optional() });
 export type SalesforceError = z.infer<typeof sfErrorSchema>;
 const errorBodySchema = z.array(sfErrorSchema);
+
+const querySchema = z.object({
+  totalSize: z.number().optional(),
+  done: z.boolean(),
+  nextRecordsUrl: z.string().nullable().optional(),
+  records: z.array(z.record(z.string(), z.unknown())),
+});
+
+/** A SOQL string literal: backslash and quote escaped (Salesforce's SOQL escape rules). */
+export function soqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
 
 const tokenSchema = z.object({ access_token: z.string(), instance_url: z.string().url(), token_type: z.string().optional() });
 
@@ -152,25 +170,59 @@ export class SalesforceClient {
     return parseResponse(DESTINATION, z.array(saveResultSchema).length(records.length), response, what);
   }
 
+  /** sObject Collections create (insert mode): SaveResults in request order, without `created`. */
+  async createCollection(sobject: string, records: Array<Record<string, unknown>>): Promise<SaveResult[]> {
+    const what = `create ${records.length} ${sobject}`;
+    const body = { allOrNone: false, records: records.map((r) => ({ attributes: { type: sobject }, ...r })) };
+    const response = await this.send({ method: 'POST', path: `${this.data}/composite/sobjects`, body }, what);
+    return parseResponse(DESTINATION, z.array(saveResultSchema).length(records.length), response, what);
+  }
+
+  /** sObject Collections update by record id (update mode): each record carries its `id`. */
+  async updateCollection(sobject: string, records: Array<Record<string, unknown> & { id: string }>): Promise<SaveResult[]> {
+    const what = `update ${records.length} ${sobject}`;
+    const body = { allOrNone: false, records: records.map((r) => ({ attributes: { type: sobject }, ...r })) };
+    const response = await this.send({ method: 'PATCH', path: `${this.data}/composite/sobjects`, body }, what);
+    return parseResponse(DESTINATION, z.array(saveResultSchema).length(records.length), response, what);
+  }
+
+  /** Record ids of these external id values (absent ones are missing from the map), by SOQL in chunks. */
+  async findIds(sobject: string, externalIdField: string, values: string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const unique = [...new Set(values)];
+    for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
+      const chunk = unique.slice(i, i + LOOKUP_CHUNK);
+      const soql = `SELECT Id, ${externalIdField} FROM ${sobject} WHERE ${externalIdField} IN (${chunk.map(soqlString).join(', ')})`;
+      const what = `look up ${chunk.length} ${sobject} by ${externalIdField}`;
+      let path: string | undefined = `${this.data}/query`;
+      let query: HttpRequest['query'] = { q: soql };
+      while (path) {
+        const response = await this.send({ method: 'GET', path, query }, what);
+        const page = parseResponse(DESTINATION, querySchema, response, what);
+        for (const record of page.records) {
+          const value = record[externalIdField];
+          if (typeof value === 'string' && typeof record.Id === 'string') found.set(value, record.Id);
+        }
+        path = page.done ? undefined : page.nextRecordsUrl ?? undefined;
+        query = undefined;
+      }
+    }
+    return found;
+  }
+
   async deleteCollection(ids: string[]): Promise<SaveResult[]> {
     const what = `delete ${ids.length} records`;
     const response = await this.send({ method: 'DELETE', path: `${this.data}/composite/sobjects`, query: { ids: ids.join(','), allOrNone: 'false' } }, what);
     return parseResponse(DESTINATION, z.array(saveResultSchema).length(ids.length), response, what);
   }
 
-  /** The record id for an external id value, or undefined when Salesforce has none. */
-  async findId(sobject: string, externalIdField: string, value: string): Promise<string | undefined> {
-    const what = `look up ${sobject} ${externalIdField}=${value}`;
-    const response = await this.send({ method: 'GET', path: `${this.data}/sobjects/${sobject}/${externalIdField}/${encodeURIComponent(value)}`, query: { fields: 'Id' } }, what, (s) => (s >= 200 && s < 300) || s === 404);
-    if (response.status === 404) return undefined;
-    return parseResponse(DESTINATION, z.object({ Id: z.string() }), response, what).Id;
-  }
 
   // ---------------------------------------------------------------------------- Bulk 2.0
 
-  async createUpsertJob(sobject: string, externalIdField: string): Promise<BulkJob> {
-    const what = `create a bulk upsert job for ${sobject}`;
-    const body = { object: sobject, externalIdFieldName: externalIdField, contentType: 'CSV', operation: 'upsert', lineEnding: 'LF' };
+  /** A Bulk 2.0 ingest job; `externalIdField` only for upsert. */
+  async createJob(sobject: string, operation: BulkOperation, externalIdField?: string): Promise<BulkJob> {
+    const what = `create a bulk ${operation} job for ${sobject}`;
+    const body = { object: sobject, ...(operation === 'upsert' ? { externalIdFieldName: externalIdField } : {}), contentType: 'CSV', operation, lineEnding: 'LF' };
     return parseResponse(DESTINATION, jobSchema, await this.send({ method: 'POST', path: `${this.data}/jobs/ingest`, body }, what), what);
   }
 
@@ -199,7 +251,7 @@ export class SalesforceClient {
         return await read();
       } catch (error) {
         if (!(error instanceof ConnectorError) || !error.retryable || attempt >= 6 || this.ctx.signal.aborted) throw error;
-        await sleep(Math.min(error.retryAfterMs ?? 200 * 2 ** attempt, 60_000), this.ctx.signal);
+        await pause(Math.min(error.retryAfterMs ?? 200 * 2 ** attempt, 60_000), this.ctx.signal);
       }
     }
   }
@@ -211,7 +263,7 @@ export class SalesforceClient {
       const job = await this.job(jobId);
       if (job.state === 'JobComplete' || job.state === 'Failed' || job.state === 'Aborted') return job;
       if (Date.now() >= deadline) return undefined;
-      await sleep(this.ctx.config.bulkPollIntervalMs, this.ctx.signal);
+      await pause(this.ctx.config.bulkPollIntervalMs, this.ctx.signal);
     }
   }
 
@@ -222,15 +274,6 @@ export class SalesforceClient {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}
 
 function describeOAuthError(body: unknown): string {
   const parsed = z.object({ error: z.string(), error_description: z.string().optional() }).safeParse(body);

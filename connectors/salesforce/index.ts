@@ -1,9 +1,11 @@
 /**
- * The Salesforce destination (issue 9): contacts, leads and accounts upserted by an
- * external id field — through sObject Collections (≤200 records a call) for small batches
- * and a Bulk API 2.0 ingest job for large ones — deleted through Collections in mirror
- * mode, with the contact → account relation for B2B (a contact names its account by the
- * account's external id, so people who change company follow it on the next run).
+ * The Salesforce destination (issue 9): contacts, leads and accounts by an external id field
+ * — upserted (upsert, mirror), created (insert) or changed only when they exist (update) —
+ * through sObject Collections (≤200 records a call) for small batches and a Bulk API 2.0
+ * ingest job for large ones; removed (mirror, archive) through Collections delete, or a Bulk
+ * `delete` / `hardDelete` job for large batches or option `removal: hardDelete`; with the
+ * contact → account relation for B2B (a contact names its account by the account's external
+ * id, so people who change company follow it on the next run).
  *
  * Invariants:
  *  - one outcome per row, in order; `ok` only for a row Salesforce reported saved (a
@@ -14,11 +16,13 @@
  *    `bulkTimeoutMs` are `retry` (an upsert by external id is idempotent, so resending is safe);
  *  - `ok.externalId` is the Salesforce record id and `created` its `created` flag, so mirror
  *    deletes only records this sync created and needs no lookup;
- *  - two rows with the same external id in one batch are not both sent (the later is rejected).
+ *  - two rows with the same external id in one batch are not both sent (the later is rejected);
+ *  - update never creates: a row whose external id Salesforce does not hold is `rejected`;
+ *    a removal of a record Salesforce no longer holds is `ok` (absent is the goal).
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, ok, rejected, retry, secret, type Batch, type ConnectorContext, type FieldValue, type OutboundRow, type RowOutcome } from '../kit';
-import { bulkErrorCode, COLLECTION_LIMIT, DESTINATION, recordErrorText, SalesforceClient, TRANSIENT_RECORD_ERRORS, type SaveResult } from './client';
+import { defineDestination, objectOptions, ok, rejected, retry, secret, type Batch, type ConnectorContext, type FieldValue, type OutboundRow, type RowOutcome } from '../kit';
+import { bulkErrorCode, COLLECTION_LIMIT, DESTINATION, recordErrorText, SalesforceClient, TRANSIENT_RECORD_ERRORS, type BulkOperation, type SaveResult } from './client';
 import { csvRecords, toCsv } from './csv';
 
 export { resetSalesforceCaches, parseLimitInfo } from './client';
@@ -53,8 +57,11 @@ const optionsSchema = z.strictObject({
   accountExternalIdField: z.string().regex(/^\w+$/).default('External_Id__c'),
   /** Batches with more rows than this go through a Bulk API 2.0 job (Salesforce suggests 2,000). */
   bulkThreshold: z.coerce.number().int().min(0).default(2_000),
+  /** What a removal does: `delete` (to the recycle bin) or `hardDelete` (Bulk only; needs the "Bulk API Hard Delete" permission). */
+  removal: z.enum(['delete', 'hardDelete']).default('delete'),
 });
 type Options = z.output<typeof optionsSchema>;
+const OPTIONS = objectOptions(DESTINATION, { contacts: optionsSchema, leads: optionsSchema, accounts: optionsSchema }, { unsupported: 'use mode upsert, update, insert, mirror or archive' });
 type Ctx = ConnectorContext<SalesforceConfig>;
 
 interface Prepared {
@@ -99,17 +106,17 @@ function recordOutcome(result: SaveResult): RowOutcome {
   return transient ? retry(recordErrorText(result.errors)) : rejected(recordErrorText(result.errors));
 }
 
-async function upsertByCollections(client: SalesforceClient, sobject: string, options: Options, rows: Prepared[], outcomes: RowOutcome[]): Promise<void> {
+/** Writes prepared rows in Collections calls of ≤200: results come back in request order. */
+async function byCollections<R>(rows: R[], call: (chunk: R[]) => Promise<SaveResult[]>, settle: (row: R, result: SaveResult) => void): Promise<void> {
   for (let i = 0; i < rows.length; i += COLLECTION_LIMIT) {
     const chunk = rows.slice(i, i + COLLECTION_LIMIT);
-    const results = await client.upsertCollection(sobject, options.externalIdField, chunk.map((r) => r.record));
-    // Collections answer in request order.
-    chunk.forEach((row, k) => (outcomes[row.index] = recordOutcome(results[k]!)));
+    const results = await call(chunk);
+    chunk.forEach((row, k) => settle(row, results[k]!));
   }
 }
 
 /** CSV of the rows: the union of their columns; relationship objects become `Account.Field`; null → #N/A. */
-function bulkCsv(rows: Prepared[]): string {
+function bulkCsv(rows: Array<{ record: Record<string, FieldValue> }>): string {
   const flat = rows.map((r) => {
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(r.record)) {
@@ -122,56 +129,113 @@ function bulkCsv(rows: Prepared[]): string {
   return toCsv(header, flat.map((r) => header.map((h) => r[h] ?? '')));
 }
 
-async function upsertByBulk(client: SalesforceClient, sobject: string, options: Options, rows: Prepared[], outcomes: RowOutcome[]): Promise<void> {
-  const job = await client.createUpsertJob(sobject, options.externalIdField);
+/**
+ * One Bulk 2.0 job for the rows: `matchColumn` is the CSV column results are matched back by
+ * (Bulk does not keep row order) — the external id for upsert/insert, `Id` for deletes.
+ * `onFailed` maps a failed line's error (deletes treat "already gone" as done).
+ */
+async function byBulk(client: SalesforceClient, sobject: string, operation: BulkOperation, options: Options, rows: Array<{ index: number; match: string; record: Record<string, FieldValue> }>, outcomes: RowOutcome[], onFailed: (error: string) => RowOutcome): Promise<void> {
+  const matchColumn = operation === 'delete' || operation === 'hardDelete' ? 'Id' : options.externalIdField;
+  const job = await client.createJob(sobject, operation, operation === 'upsert' ? options.externalIdField : undefined);
   await client.uploadCsv(job.id, bulkCsv(rows));
   await client.setJobState(job.id, 'UploadComplete');
   const done = await client.waitForJob(job.id);
   if (!done) {
-    // Not finished in time: the job may still land, and resending an upsert is harmless.
+    // Not finished in time: the job may still land, and resending is harmless (upsert and delete are idempotent).
     await client.setJobState(job.id, 'Aborted').catch(() => undefined);
     for (const r of rows) outcomes[r.index] = retry(`bulk job ${job.id} did not finish within bulkTimeoutMs; sent again next attempt`);
     return;
   }
-  const byKey = new Map(rows.map((r) => [r.key, r]));
-  const ext = options.externalIdField;
-  // Results come back in any order: match them by external id (destinations.md §2).
+  const byMatch = new Map(rows.map((r) => [r.match, r]));
   for (const line of csvRecords(await client.results(job.id, 'successfulResults'))) {
-    const row = byKey.get(line[ext] ?? '');
-    if (row) outcomes[row.index] = { status: 'ok', externalId: line.sf__Id!, created: line.sf__Created === 'true' };
+    const row = byMatch.get(line[matchColumn] ?? '');
+    if (row) outcomes[row.index] = operation === 'upsert' || operation === 'insert' ? { status: 'ok', externalId: line.sf__Id!, created: operation === 'insert' || line.sf__Created === 'true' } : ok(line.sf__Id || row.match);
   }
   for (const line of csvRecords(await client.results(job.id, 'failedResults'))) {
-    const row = byKey.get(line[ext] ?? '');
-    if (!row) continue;
-    const error = line.sf__Error ?? 'failed without a reason';
-    outcomes[row.index] = TRANSIENT_RECORD_ERRORS.has(bulkErrorCode(error)) ? retry(error) : rejected(error);
+    const row = byMatch.get(line[matchColumn] ?? '');
+    if (row) outcomes[row.index] = onFailed(line.sf__Error ?? 'failed without a reason');
   }
   for (const line of csvRecords(await client.results(job.id, 'unprocessedrecords'))) {
-    const row = byKey.get(line[ext] ?? '');
+    const row = byMatch.get(line[matchColumn] ?? '');
     if (row) outcomes[row.index] = retry(`Salesforce did not process this row (bulk job ${job.id} ${done.state}${done.errorMessage ? `: ${done.errorMessage}` : ''})`);
   }
   for (const r of rows) outcomes[r.index] ??= retry(`bulk job ${job.id} (${done.state}) reported nothing for this row`);
 }
 
-async function deleteRecords(client: SalesforceClient, sobject: string, options: Options, batch: Batch, outcomes: RowOutcome[]): Promise<void> {
-  const ids = new Map<number, string>();
-  for (const [index, row] of batch.rows.entries()) {
-    const id = row.externalId ?? (await client.findId(sobject, options.externalIdField, row.key));
-    // Not in Salesforce: the removal already holds.
-    if (id === undefined) outcomes[index] = ok();
-    else ids.set(index, id);
-  }
-  const entries = [...ids];
-  for (let i = 0; i < entries.length; i += COLLECTION_LIMIT) {
-    const chunk = entries.slice(i, i + COLLECTION_LIMIT);
-    const results = await client.deleteCollection(chunk.map(([, id]) => id));
-    chunk.forEach(([index, id], k) => {
-      const result = results[k]!;
-      const gone = result.errors.some((e) => ['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'INVALID_ID_FIELD'].includes(e.statusCode ?? e.errorCode ?? ''));
-      outcomes[index] = result.success || gone ? ok(id) : recordOutcome(result);
-    });
-  }
+const bulkRecordOutcome = (error: string): RowOutcome => (TRANSIENT_RECORD_ERRORS.has(bulkErrorCode(error)) ? retry(error) : rejected(error));
+
+async function upsertRecords(client: SalesforceClient, sobject: string, options: Options, rows: Prepared[], outcomes: RowOutcome[]): Promise<void> {
+  if (rows.length > options.bulkThreshold) return byBulk(client, sobject, 'upsert', options, rows.map((r) => ({ ...r, match: r.key })), outcomes, bulkRecordOutcome);
+  await byCollections(rows, (chunk) => client.upsertCollection(sobject, options.externalIdField, chunk.map((r) => r.record)), (row, result) => (outcomes[row.index] = recordOutcome(result)));
 }
+
+/** Insert mode: created, never matched; a second row with a taken external id is Salesforce's DUPLICATE_VALUE. */
+async function insertRecords(client: SalesforceClient, sobject: string, options: Options, rows: Prepared[], outcomes: RowOutcome[]): Promise<void> {
+  if (rows.length > options.bulkThreshold) return byBulk(client, sobject, 'insert', options, rows.map((r) => ({ ...r, match: r.key })), outcomes, bulkRecordOutcome);
+  await byCollections(rows, (chunk) => client.createCollection(sobject, chunk.map((r) => r.record)), (row, result) => (outcomes[row.index] = recordOutcome({ ...result, created: result.success ? true : result.created })));
+}
+
+/**
+ * Update mode: only records Salesforce already holds. The record id comes from an earlier run
+ * (`row.externalId`) or a lookup by external id; a row with neither is rejected, never created.
+ * Relationship fields (Account by external id) work in updates as in upserts.
+ */
+async function updateRecords(client: SalesforceClient, sobject: string, options: Options, rows: Prepared[], batch: Batch, outcomes: RowOutcome[]): Promise<void> {
+  const unknown = rows.filter((r) => !batch.rows[r.index]!.externalId);
+  const ids = unknown.length ? await client.findIds(sobject, options.externalIdField, unknown.map((r) => r.key)) : new Map<string, string>();
+  const withId: Array<Prepared & { id: string }> = [];
+  for (const r of rows) {
+    const id = batch.rows[r.index]!.externalId ?? ids.get(r.key);
+    if (id) withId.push({ ...r, id });
+    else outcomes[r.index] = rejected(`no ${sobject} has ${options.externalIdField} ${r.key}, and update mode never creates records`);
+  }
+  await byCollections(
+    withId,
+    (chunk) => client.updateCollection(sobject, chunk.map((r) => ({ ...r.record, id: r.id }))),
+    (row, result) => {
+      const gone = !result.success && result.errors.some((e) => ['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY'].includes(e.statusCode ?? e.errorCode ?? ''));
+      outcomes[row.index] = gone ? rejected(`${sobject} ${row.id} (${options.externalIdField} ${row.key}) no longer exists, and update mode never creates records`) : recordOutcome({ ...result, id: result.id ?? row.id, created: false });
+    },
+  );
+}
+
+const ALREADY_GONE = ['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'INVALID_ID_FIELD'];
+
+/**
+ * Removals (mirror, archive): by the record id remembered from the write, else looked up by
+ * external id. Collections delete (≤200 ids a call, to the recycle bin) for small batches; a
+ * Bulk `delete` job above `bulkThreshold`, and always a Bulk `hardDelete` job when option
+ * removal is hardDelete (Collections cannot hard-delete).
+ */
+async function deleteRecords(client: SalesforceClient, sobject: string, options: Options, batch: Batch, outcomes: RowOutcome[]): Promise<void> {
+  const unknown = batch.rows.filter((r) => !r.externalId).map((r) => r.key.trim()).filter((k) => k !== '');
+  const found = unknown.length ? await client.findIds(sobject, options.externalIdField, unknown) : new Map<string, string>();
+  const seen = new Map<string, number>();
+  const targets: Array<{ index: number; match: string; record: Record<string, FieldValue> }> = [];
+  batch.rows.forEach((row, index) => {
+    const id = row.externalId ?? found.get(row.key.trim());
+    // Not in Salesforce: the removal already holds.
+    if (id === undefined) return void (outcomes[index] = ok());
+    const earlier = seen.get(id);
+    if (earlier !== undefined) return void (outcomes[index] = ok(id));
+    seen.set(id, index);
+    targets.push({ index, match: id, record: { Id: id } });
+  });
+  if (targets.length === 0) return;
+  if (options.removal === 'hardDelete' || targets.length > options.bulkThreshold) {
+    return byBulk(client, sobject, options.removal, options, targets, outcomes, (error) => (ALREADY_GONE.includes(bulkErrorCode(error)) ? ok() : bulkRecordOutcome(error)));
+  }
+  await byCollections(
+    targets,
+    (chunk) => client.deleteCollection(chunk.map((t) => t.match)),
+    (target, result) => {
+      const gone = result.errors.some((e) => ALREADY_GONE.includes(e.statusCode ?? e.errorCode ?? ''));
+      outcomes[target.index] = result.success || gone ? ok(target.match) : recordOutcome(result);
+    },
+  );
+}
+
+const MODES = ['upsert', 'update', 'insert', 'mirror', 'archive'] as const;
 
 export default defineDestination({
   type: 'salesforce',
@@ -179,9 +243,9 @@ export default defineDestination({
   category: 'crm',
   config: salesforceConfigSchema,
   objects: {
-    contacts: { key: 'External_Id__c', modes: ['upsert', 'mirror'], description: 'Contacts by external id. Option accountKeyField: a mapped field holding the account external id, linking the contact to that account.' },
-    leads: { key: 'External_Id__c', modes: ['upsert', 'mirror'], description: 'Leads by external id (LastName and Company are required by Salesforce).' },
-    accounts: { key: 'External_Id__c', modes: ['upsert', 'mirror'], description: 'Accounts by external id (Name is required).' },
+    contacts: { key: 'External_Id__c', modes: MODES, description: 'Contacts by external id. Option accountKeyField: a mapped field holding the account external id, linking the contact to that account.' },
+    leads: { key: 'External_Id__c', modes: MODES, description: 'Leads by external id (LastName and Company are required by Salesforce).' },
+    accounts: { key: 'External_Id__c', modes: MODES, description: 'Accounts by external id (Name is required).' },
   },
   // A batch is one Bulk job (10,000 records is one internal Bulk batch) or ≤50 Collections calls.
   limits: { batchRows: 10_000, concurrency: 2, requests: { count: 20, perMs: 1_000 } },
@@ -192,18 +256,20 @@ export default defineDestination({
 
   async write(ctx: Ctx, batch) {
     const sobject = SOBJECT[batch.object];
-    if (!sobject) throw new ConnectorError(DESTINATION, 'config', `unknown object ${batch.object}`, { hint: 'use contacts, leads or accounts' });
-    const parsed = optionsSchema.safeParse(batch.options ?? {});
-    if (!parsed.success) throw new ConnectorError(DESTINATION, 'config', `bad options for ${batch.object}: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`, { hint: 'see connectors/salesforce/README.md' });
-    const options = parsed.data;
+    if (!sobject) throw OPTIONS.unknownObject(batch);
+    if (!['upsert', 'insert', 'update', 'delete'].includes(batch.op)) throw OPTIONS.unsupported(batch);
+    const options = OPTIONS.parse(batch.object as 'contacts', batch);
     const client = new SalesforceClient(ctx);
     const outcomes: RowOutcome[] = new Array(batch.rows.length);
-    if (batch.op === 'delete') await deleteRecords(client, sobject, options, batch, outcomes);
-    else if (batch.op === 'upsert') {
-      const rows = prepare(batch, options, outcomes);
-      if (rows.length > options.bulkThreshold) await upsertByBulk(client, sobject, options, rows, outcomes);
-      else if (rows.length > 0) await upsertByCollections(client, sobject, options, rows, outcomes);
-    } else throw new ConnectorError(DESTINATION, 'config', `${batch.object} does not support ${batch.op}`, { hint: 'use mode upsert or mirror' });
+    if (batch.op === 'delete') {
+      await deleteRecords(client, sobject, options, batch, outcomes);
+      return outcomes;
+    }
+    const rows = prepare(batch, options, outcomes);
+    if (rows.length === 0) return outcomes;
+    if (batch.op === 'upsert') await upsertRecords(client, sobject, options, rows, outcomes);
+    else if (batch.op === 'insert') await insertRecords(client, sobject, options, rows, outcomes);
+    else await updateRecords(client, sobject, options, rows, batch, outcomes);
     return outcomes;
   },
 });

@@ -19,7 +19,7 @@
  *    up once per destination config); an unknown name stops the run as a 'config' failure.
  */
 import { z } from 'zod';
-import { chunkRowsBySize, ConnectorError, defineDestination, keyEmailRows, normalizeEmail, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, textOf, type Batch, type ConnectorContext, type OutboundRow, type PreparedEmailRow } from '../kit';
+import { chunkRowsBySize, ConnectorError, defineDestination, objectOptions, keyEmailRows, normalizeEmail, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, textOf, type ConnectorContext, type OutboundRow, type PreparedEmailRow } from '../kit';
 import { DESTINATION, SENDGRID_LOOKUP_CHUNK, SENDGRID_MAX_BYTES, SENDGRID_MAX_CONTACTS, SendgridClient, type ContactInput, type SendgridFieldDefinition, type SendgridJobStatus } from './client';
 
 export const sendgridConfigSchema = z.strictObject({
@@ -44,6 +44,7 @@ const listOptionsSchema = z.strictObject({
   listId: z.string().regex(/^[0-9a-f-]{36}$/i, 'listId is the list’s UUID (Marketing → Contacts → the list’s URL)'),
   consentField: z.string().min(1).default('email_consent'),
 });
+const OPTIONS = objectOptions(DESTINATION, { contacts: contactOptionsSchema, list_members: listOptionsSchema }, { unsupported: 'contacts: mode upsert; list_members: mode mirror or add_remove' });
 
 /** SendGrid's reserved contact fields the mapping may set, with the spec's maxLength. */
 const RESERVED_FIELDS: Record<string, number | undefined> = {
@@ -92,16 +93,16 @@ export default defineDestination({
     const client = new SendgridClient(ctx);
     const outcomes = new RowOutcomes(batch.rows.length, 'SendGrid');
     if (batch.object === 'contacts') {
-      const options = parseOptions(contactOptionsSchema, batch);
+      const options = OPTIONS.parse('contacts', batch);
       const listIds = options.listIds ? options.listIds.split(',') : [];
-      if (batch.op !== 'upsert') throw unsupported(batch);
+      if (batch.op !== 'upsert') throw OPTIONS.unsupported(batch);
       const rows = await prepareRows(ctx, batch.rows, options.consentField, outcomes);
       await upsertContacts(ctx, client, rows.filter((r) => r.consent), listIds, outcomes);
       const withdrawn = rows.filter((r) => !r.consent);
       await upsertContacts(ctx, client, withdrawn, [], outcomes);
       if (listIds.length > 0) await removeFromLists(client, listIds, withdrawn.filter((r) => outcomes.get(r.index)?.status === 'ok'), outcomes, true);
     } else if (batch.object === 'list_members') {
-      const options = parseOptions(listOptionsSchema, batch);
+      const options = OPTIONS.parse('list_members', batch);
       // mirror sends upsert/delete, add_remove add/remove: for a list they mean the same.
       if (batch.op === 'add' || batch.op === 'upsert') {
         const rows = await prepareRows(ctx, batch.rows, options.consentField, outcomes);
@@ -110,9 +111,9 @@ export default defineDestination({
       } else if (batch.op === 'remove' || batch.op === 'delete') {
         const rows = keyEmailRows(batch.rows, outcomes);
         await removeFromLists(client, [options.listId], rows, outcomes);
-      } else throw unsupported(batch);
+      } else throw OPTIONS.unsupported(batch);
     } else {
-      throw new ConnectorError(DESTINATION, 'config', `unknown object ${batch.object}`, { hint: 'sendgrid objects are contacts and list_members' });
+      throw OPTIONS.unknownObject(batch);
     }
     return outcomes.finish();
   },
@@ -371,15 +372,4 @@ async function removeFromLists(client: SendgridClient, listIds: string[], rows: 
 
 // ----------------------------------------------------------------------------- helpers
 
-function parseOptions<S extends z.ZodType>(schema: S, batch: Batch): z.output<S> {
-  const parsed = schema.safeParse(batch.options ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new ConnectorError(DESTINATION, 'config', `bad options for ${batch.object}: ${issue?.path.join('.') || 'options'} — ${issue?.message ?? 'invalid'}`, {
-    hint: 'fix the sync’s object_options (see connectors/sendgrid/README.md)',
-  });
-}
 
-function unsupported(batch: Batch): ConnectorError {
-  return new ConnectorError(DESTINATION, 'config', `${batch.object} does not support the ${batch.op} operation`, { hint: 'contacts: mode upsert; list_members: mode mirror or add_remove' });
-}

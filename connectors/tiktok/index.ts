@@ -10,8 +10,8 @@
  * is a member token (hashes as sent), so removals send the same ids.
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, isSha256Hex, normalizePhoneE164, ok, parseResponse, rejected, secret, sha256Hex, throwForStatus, type Batch, type ConnectorContext, type FieldValue, type RowOutcome } from '../kit';
-import { countIdentifiers, emptyBatchReport, type AdBatchReport } from '../kit/match-rate';
+import { ConnectorError, defineDestination, isSha256Hex, normalizePhoneE164, objectOptions, ok, parseResponse, rejected, secret, sha256Hex, throwForStatus, type Batch, type ConnectorContext, type FieldValue, type RowOutcome } from '../kit';
+import { AdBatchReporter, type AdBatchReport } from '../kit/match-rate';
 import { decodeMemberToken, encodeMemberToken } from '../kit/audience-member-token';
 
 const DESTINATION = 'tiktok';
@@ -27,7 +27,8 @@ export const tiktokConfigSchema = z.object({
   baseUrl: z.string().url().default('https://business-api.tiktok.com/open_api/v1.3'),
 });
 type Ctx = ConnectorContext<z.output<typeof tiktokConfigSchema>>;
-const optionsSchema = z.strictObject({ audienceId: z.string().regex(/^\d+$/), defaultCountryCode: z.string().regex(/^\d{1,3}$/).optional() });
+const optionsSchema = z.strictObject({ audienceId: z.string().regex(/^\d+$/, 'audienceId is the numeric audience id'), defaultCountryCode: z.string().regex(/^\d{1,3}$/).optional() });
+const OPTIONS = objectOptions(DESTINATION, { audience_members: optionsSchema }, { unsupported: 'use mode add_remove' });
 
 const hashOf = (v: string, normalise: (x: string) => string | null) => {
   const t = v.trim().toLowerCase();
@@ -67,24 +68,23 @@ function codeError(code: number, message: string, what: string): ConnectorError 
 }
 
 export async function writeTiktokBatch(ctx: Ctx, batch: Batch): Promise<{ outcomes: RowOutcome[]; report: AdBatchReport }> {
-  if (batch.object !== 'audience_members' || (batch.op !== 'add' && batch.op !== 'remove')) throw new ConnectorError(DESTINATION, 'config', `${batch.object} ${batch.op} is not supported`, { hint: 'object audience_members, mode add_remove' });
-  const options = optionsSchema.safeParse(batch.options ?? {});
-  if (!options.success) throw new ConnectorError(DESTINATION, 'config', 'option audienceId is required', { hint: 'see connectors/tiktok/README.md' });
-  const report = emptyBatchReport();
-  report.members = batch.rows.length;
+  if (batch.object !== 'audience_members') throw OPTIONS.unknownObject(batch);
+  if (batch.op !== 'add' && batch.op !== 'remove') throw OPTIONS.unsupported(batch);
+  const options = OPTIONS.parse('audience_members', batch);
+  const reporter = new AdBatchReporter(batch.rows.length);
   const outcomes: RowOutcome[] = new Array(batch.rows.length);
   const members: Array<{ index: number; ids: Partial<Record<SchemaKey, string>> }> = [];
   batch.rows.forEach((row, index) => {
     const remembered = batch.op === 'remove' ? decodeMemberToken(TOKEN, row.externalId) : undefined;
-    const ids = (remembered as Partial<Record<SchemaKey, string>> | undefined) ?? tiktokIds(row.fields, options.data.defaultCountryCode);
-    countIdentifiers(report, Object.keys(ids).map((k) => k.replace('_SHA256', '').toLowerCase()));
-    if (Object.keys(ids).length === 0) (report.rejectedLocally++, (outcomes[index] = rejected('TikTok: no usable email, phone, IDFA or AAID')));
+    const ids = (remembered as Partial<Record<SchemaKey, string>> | undefined) ?? tiktokIds(row.fields, options.defaultCountryCode);
+    reporter.identifiers(index, Object.keys(ids).map((k) => k.replace('_SHA256', '').toLowerCase()));
+    if (Object.keys(ids).length === 0) outcomes[index] = rejected('TikTok: no usable email, phone, IDFA or AAID');
     else members.push({ index, ids });
   });
   for (let i = 0; i < members.length; i += TIKTOK_BATCH) {
     const chunk = members.slice(i, i + TIKTOK_BATCH);
     const schema = TIKTOK_SCHEMA.filter((k) => chunk.some((m) => m.ids[k] !== undefined));
-    const what = `${batch.op} ${chunk.length} members of audience ${options.data.audienceId}`;
+    const what = `${batch.op} ${chunk.length} members of audience ${options.audienceId}`;
     const response = await ctx.http({
       method: 'POST',
       path: '/segment/mapping/',
@@ -93,16 +93,16 @@ export async function writeTiktokBatch(ctx: Ctx, batch: Batch): Promise<{ outcom
         advertiser_ids: [ctx.config.advertiserId],
         action: batch.op === 'add' ? 'add' : 'delete',
         id_schema: schema,
-        batch_data: chunk.map((m) => schema.map((k) => ({ id: m.ids[k] ?? '', audience_ids: [options.data.audienceId] }))),
+        batch_data: chunk.map((m) => schema.map((k) => ({ id: m.ids[k] ?? '', audience_ids: [options.audienceId] }))),
       },
     });
     throwForStatus(DESTINATION, response, what);
     const parsed = parseResponse(DESTINATION, responseSchema, response, what);
     if (parsed.code !== 0) throw codeError(parsed.code, parsed.message, what);
     for (const m of chunk) outcomes[m.index] = ok(encodeMemberToken(TOKEN, m.ids as Record<string, string>));
-    report.sent += chunk.length;
+    reporter.sent(chunk.map((m) => m.index));
   }
-  return { outcomes, report };
+  return { outcomes, report: reporter.finish(outcomes) };
 }
 
 export default defineDestination({

@@ -16,8 +16,9 @@ import { describeConnectorConformance, type ConnectorFake } from './conformance'
 import { openAudienceEngine, threeAudiences, type Person } from './audience-engine-harness';
 
 const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
-const config = (fake: GoogleAdsFake) => ({ customerId: fake.customerId, developerToken: fake.developerToken, accessToken: fake.accessToken, baseUrl: fake.url });
-const ctxFor = (fake: GoogleAdsFake) => createConnectorContext('google_ads', googleAds.config.parse(config(fake)), { timeoutMs: 10_000 });
+const config = (fake: GoogleAdsFake, extra: Record<string, unknown> = {}) => ({ customerId: fake.customerId, developerToken: fake.developerToken, accessToken: fake.accessToken, baseUrl: fake.url, jobPollIntervalMs: 2, ...extra });
+const ctxFor = (fake: GoogleAdsFake, extra: Record<string, unknown> = {}) => createConnectorContext('google_ads', googleAds.config.parse(config(fake, extra)), { timeoutMs: 10_000 });
+const step = (path: string) => path.split(':')[1];
 
 async function conformanceFake(): Promise<ConnectorFake<typeof googleAds.config>> {
   const fake = await startGoogleAdsFake();
@@ -97,7 +98,37 @@ describe('google_ads specifics', () => {
     const rows = Array.from({ length: 250 }, (_, i) => ({ key: `${i}`, fields: { email: `u${i}@x.com`, phone: `+1650555${String(1000 + i)}` } }));
     await googleAds.write(ctxFor(fake), { object: 'customer_match_members', op: 'add', rows, options: { userListId: '7', maxIdentifiersPerRequest: '100' } });
     expect(bodies(':addOperations').map((b) => (b.operations as unknown[]).length)).toEqual([50, 50, 50, 50, 50]);
-    expect(fake.server.calls.map((c) => c.path.split(':')[1])).toEqual(['create', 'addOperations', 'addOperations', 'addOperations', 'addOperations', 'addOperations', 'run']);
+    const steps = fake.server.calls.map((c) => step(c.path));
+    expect(steps.filter((x) => x !== 'search')).toEqual(['create', 'addOperations', 'addOperations', 'addOperations', 'addOperations', 'addOperations', 'run']);
+    // After run, the job's status is read until it is done.
+    expect(steps.slice(steps.indexOf('run') + 1).every((x) => x === 'search')).toBe(true);
+  });
+
+  test('the run job is polled to SUCCESS before rows are ok; a FAILED job leaves its rows retry with the reason', async () => {
+    let failNext = false;
+    fake = await startGoogleAdsFake({ runMs: 30, failJob: () => (failNext ? 'INSUFFICIENT_MATCHED_TRANSACTIONS' : undefined) });
+    const rows = (from: number) => Array.from({ length: 5 }, (_, i) => ({ key: `${from + i}`, fields: { email: `u${from + i}@x.com` } }));
+    const first = await writeGoogleAdsBatch(ctxFor(fake), { object: 'customer_match_members', op: 'add', rows: [...rows(0), { key: 'x', fields: { email: 'nope' } }], options: { userListId: '8' } });
+    expect(first.outcomes.map((o) => o.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'rejected']);
+    // No idle(): the connector itself waited for the job, so the list already holds the users.
+    expect(fake.members('8')).toHaveLength(5);
+    const search = fake.server.calls.find((c) => step(c.path) === 'search')!.body as { query: string };
+    expect(search.query).toMatch(/FROM offline_user_data_job WHERE offline_user_data_job\.resource_name = 'customers\/1234567890\/offlineUserDataJobs\/1'/);
+
+    failNext = true;
+    const second = await writeGoogleAdsBatch(ctxFor(fake), { object: 'customer_match_members', op: 'add', rows: [...rows(5), { key: 'y', fields: { email: 'nope' } }], options: { userListId: '8' } });
+    expect(second.outcomes.slice(0, 5).every((o) => o.status === 'retry' && o.reason.includes('FAILED (INSUFFICIENT_MATCHED_TRANSACTIONS)'))).toBe(true);
+    expect(second.outcomes[5]!.status).toBe('rejected');
+    expect(fake.members('8')).toHaveLength(5);
+    // Rows left for another attempt are not counted yet; the refused row is.
+    expect(second.report).toMatchObject({ members: 1, sent: 0, rejectedLocally: 1 });
+
+    // jobTimeoutMs 0: no waiting, rows ok once the job was run.
+    failNext = false;
+    const before = fake.server.calls.length;
+    const third = await writeGoogleAdsBatch(ctxFor(fake, { jobTimeoutMs: 0 }), { object: 'customer_match_members', op: 'add', rows: rows(10), options: { userListId: '8' } });
+    expect(third.outcomes.every((o) => o.status === 'ok')).toBe(true);
+    expect(fake.server.calls.slice(before).map((c) => step(c.path))).toEqual(['create', 'addOperations', 'run']);
   });
 
   test('concurrent batches to one list never overlap their jobs; a job from elsewhere is CONCURRENT_MODIFICATION (transient)', async () => {
@@ -106,7 +137,7 @@ describe('google_ads specifics', () => {
     const batch = (from: number) => ({ object: 'customer_match_members', op: 'add' as const, rows: Array.from({ length: 10 }, (_, i) => ({ key: `${from + i}`, fields: { email: `u${from + i}@x.com` } })), options: { userListId: '9' } });
     await Promise.all([googleAds.write(ctx, batch(0)), googleAds.write(ctx, batch(10)), googleAds.write(ctx, batch(20))]);
     // Google may still be running the previous job: those calls got 409 and were repeated.
-    const answered = fake.server.calls.filter((c) => c.status === 200).map((c) => c.path.split(':')[1]);
+    const answered = fake.server.calls.filter((c) => c.status === 200).map((c) => step(c.path)).filter((x) => x !== 'search');
     expect(answered).toEqual(['create', 'addOperations', 'run', 'create', 'addOperations', 'run', 'create', 'addOperations', 'run']);
     expect(fake.server.calls.filter((c) => c.status === 409).every((c) => /:(create|run)$/.test(c.path))).toBe(true);
     await fake.idle();
@@ -118,7 +149,7 @@ describe('three runs of a 5,000-member audience through the sync engine', () => 
   test('the list ends equal to the audience; 429/5xx retried; no raw email or phone sent', async () => {
     const fake = await startGoogleAdsFake({ seed: 5, rateLimitRate: 0.12, serverErrorRate: 0.12, runMs: 1 });
     const engine = await openAudienceEngine({
-      destination: '  type: google_ads\n  config: { customerId: "${G_CID}", developerToken: "${G_DEV}", accessToken: "${G_TOKEN}", baseUrl: "${G_URL}" }\n  limits: { batch_rows: 500, concurrency: 1 }',
+      destination: '  type: google_ads\n  config: { customerId: "${G_CID}", developerToken: "${G_DEV}", accessToken: "${G_TOKEN}", baseUrl: "${G_URL}", jobPollIntervalMs: 2 }\n  limits: { batch_rows: 500, concurrency: 1 }',
       sync: [
         'source: { table: $SCHEMA.audience }',
         'destination: dest',

@@ -9,13 +9,16 @@ import {
   normalizeEmail,
   normalizePhoneDigits,
   normalizePhoneE164,
+  objectOptions,
   parseResponse,
+  pause,
   parseRetryAfter,
   readRateLimitHeaders,
   sha256Hex,
   throwForStatus,
 } from '../../connectors/kit';
 import { z } from 'zod';
+import { AdBatchReporter, matchRateReport } from '../../connectors/kit/match-rate';
 import { startWebhookReceiver } from '../fakes/webhook-receiver';
 
 describe('rate-limit headers', () => {
@@ -112,4 +115,62 @@ describe('identifiers (destinations.md §0)', () => {
     expect(hashPhone('+1 (650) 555-1212', 'e164')).toBe(sha256Hex('+16505551212'));
     expect(hashPhone('+1 (650) 555-1212', 'digits')).toBe(sha256Hex('16505551212'));
   });
+});
+
+describe('object options', () => {
+  const OPTIONS = objectOptions('acme', { contacts: z.strictObject({ listId: z.string().regex(/^\d+$/, 'listId is numeric'), mode: z.enum(['a', 'b']).default('a') }), notes: z.object({}) });
+
+  test('parsed by the object’s schema with defaults; a bad or misspelt option is a config failure naming it', () => {
+    expect(OPTIONS.parse('contacts', { object: 'contacts', options: { listId: '42' } })).toEqual({ listId: '42', mode: 'a' });
+    const failureOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        return error as ConnectorError;
+      }
+      throw new Error('no failure');
+    };
+    const bad = failureOf(() => OPTIONS.parse('contacts', { object: 'contacts', options: { listId: 'x' } }));
+    expect(bad).toBeInstanceOf(ConnectorError);
+    expect(bad).toMatchObject({ failure: 'config', message: 'bad options for contacts: listId — listId is numeric', hint: 'fix object_options in the sync file (see connectors/acme/README.md)' });
+    expect(failureOf(() => OPTIONS.parse('contacts', { object: 'contacts', options: { listId: '1', listid: '2' } })).message).toContain('bad options for contacts');
+    expect(OPTIONS.unsupported({ object: 'notes', op: 'delete' })).toMatchObject({ failure: 'config', message: 'notes does not support the delete operation' });
+    expect(OPTIONS.unknownObject({ object: 'deals' })).toMatchObject({ failure: 'config', message: 'unknown object deals', hint: 'acme objects are contacts, notes' });
+  });
+});
+
+describe('match-rate report', () => {
+  test('rows answered retry are left out (their later attempt counts them); invalid and refused rows are counted once', () => {
+    const first = new AdBatchReporter(4);
+    ['email', 'email', 'phone', 'email'].forEach((t, i) => first.identifiers(i, [t]));
+    first.sent([0, 1, 2]);
+    first.invalid(1);
+    const a = first.finish([{ status: 'ok' }, { status: 'rejected', reason: 'bad' }, { status: 'retry', reason: '503' }, { status: 'rejected', reason: 'nothing usable' }]);
+    expect(a).toEqual({ members: 3, withIdentifier: { email: 3 }, sent: 2, rejectedLocally: 1, reportedInvalid: 1 });
+    const again = new AdBatchReporter(1);
+    again.identifiers(0, ['phone']);
+    again.sent([0]);
+    again.invalidCount(0);
+    const b = again.finish([{ status: 'ok' }]);
+    expect(matchRateReport([a, b])).toMatchObject({ members: 4, sent: 3, rejectedLocally: 1, reportedInvalid: 1, withIdentifier: { email: 3, phone: 1 }, usableShare: 0.5 });
+  });
+});
+
+test('pause ends early when the run is cancelled and leaves no abort listener behind', async () => {
+  const controller = new AbortController();
+  const added: unknown[] = [];
+  const removed: unknown[] = [];
+  const signal = controller.signal;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  type Add = AbortSignal['addEventListener'];
+  type Remove = AbortSignal['removeEventListener'];
+  signal.addEventListener = ((...args: Parameters<Add>) => (added.push(args[1]), add(...args))) as Add;
+  signal.removeEventListener = ((...args: Parameters<Remove>) => (removed.push(args[1]), remove(...args))) as Remove;
+  for (let i = 0; i < 20; i++) await pause(1, signal);
+  expect(removed).toEqual(added);
+  const started = Date.now();
+  setTimeout(() => controller.abort(), 10);
+  await pause(10_000, signal);
+  expect(Date.now() - started).toBeLessThan(5_000);
 });

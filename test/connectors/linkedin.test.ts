@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import linkedin, { linkedinEmailHash, writeLinkedinBatch } from '../../connectors/linkedin';
-import { createConnectorContext } from '../../connectors/kit';
+import { createConnectorContext, type ConnectorError } from '../../connectors/kit';
 import { startLinkedinFake, type LinkedinFake } from '../fakes/linkedin-fake';
 import { statusAnswer } from '../fakes/ad-fake-server';
 import { describeConnectorConformance, type ConnectorFake } from './conformance';
@@ -80,6 +80,66 @@ describe('linkedin specifics', () => {
       expect(call.headers).toMatchObject({ 'linkedin-version': '202603', 'x-restli-protocol-version': '2.0.0', 'x-restli-method': 'BATCH_CREATE' });
       expect(fake.members('5', 'users')).toEqual([[`SHA256_EMAIL:${sha('a@x.com')}`], ['GOOGLE_AID:aaid-1']]);
       expect(fake.refusals).toEqual([]);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('segments found or created by name', () => {
+  const headers = (fake: LinkedinFake) => ({ authorization: `Bearer ${fake.token}`, 'linkedin-version': '202603', 'x-restli-protocol-version': '2.0.0', 'content-type': 'application/json' });
+  const ctxFor = (fake: LinkedinFake, extra: Record<string, unknown> = {}) => createConnectorContext('linkedin', linkedin.config.parse({ ...config(fake), adAccountId: '5001', segmentReadyWaitMs: 20, ...extra }), {});
+  const users = (from: number) => Array.from({ length: 3 }, (_, i) => ({ key: `u${from + i}`, fields: { email: `u${from + i}@x.com` } }));
+
+  test('a missing segment is created once (documented create body), waited for, then filled; later and concurrent batches reuse it', async () => {
+    const fake = await startLinkedinFake({ knownSegmentsOnly: true });
+    try {
+      const ctx = ctxFor(fake);
+      const started = Date.now();
+      const [a, b] = await Promise.all([
+        writeLinkedinBatch(ctx, { object: 'segment_users', op: 'add', rows: users(0), options: { segmentName: 'VIP buyers' } }),
+        writeLinkedinBatch(ctx, { object: 'segment_users', op: 'add', rows: users(3), options: { segmentName: 'VIP buyers' } }),
+      ]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(20);
+      expect([...a.outcomes, ...b.outcomes].every((o) => o.status === 'ok')).toBe(true);
+      expect(fake.created).toEqual([
+        { id: '9000', name: 'VIP buyers', account: 'urn:li:sponsoredAccount:5001', type: 'USER_STREAMING', sourcePlatform: 'STREAMING', accessPolicy: 'PRIVATE', destinations: [{ destination: 'LINKEDIN' }], description: 'Managed by warehouse-cdp' },
+      ]);
+      expect(fake.members('9000', 'users')).toHaveLength(6);
+      // Companies with the same name are another (COMPANY) segment.
+      await writeLinkedinBatch(ctx, { object: 'segment_companies', op: 'add', rows: [{ key: 'c1', fields: { companyWebsiteDomain: 'acme.com' } }], options: { segmentName: 'VIP buyers' } });
+      expect(fake.created.map((c) => [c.id, c.type])).toEqual([['9000', 'USER_STREAMING'], ['9001', 'COMPANY_STREAMING']]);
+      expect(fake.refusals).toEqual([]);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  test('an existing segment is found by name in the account (paged search), not created again', async () => {
+    const fake = await startLinkedinFake({ knownSegmentsOnly: true });
+    try {
+      const body = (name: string) => JSON.stringify({ name, account: 'urn:li:sponsoredAccount:5001', type: 'USER_STREAMING', sourcePlatform: 'STREAMING', accessPolicy: 'PRIVATE', destinations: [{ destination: 'LINKEDIN' }] });
+      for (let i = 0; i < 120; i++) await fetch(`${fake.url}/dmpSegments`, { method: 'POST', headers: headers(fake), body: body(i === 110 ? 'Churn risk' : `other ${i}`) });
+      const { outcomes } = await writeLinkedinBatch(ctxFor(fake), { object: 'segment_users', op: 'add', rows: users(0), options: { segmentName: 'Churn risk' } });
+      expect(outcomes.every((o) => o.status === 'ok')).toBe(true);
+      expect(fake.created).toHaveLength(120);
+      expect(fake.members(fake.created[110]!.id, 'users')).toHaveLength(3);
+      expect(fake.server.calls.filter((c) => c.method === 'GET' && c.path === '/dmpSegments').map((c) => c.query.get('start'))).toEqual(['0', '100']);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  test('segmentName needs adAccountId; an unknown segment id is a config failure; options must name one segment', async () => {
+    const fake = await startLinkedinFake({ knownSegmentsOnly: true });
+    try {
+      const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as ConnectorError);
+      const noAccount = await failure(writeLinkedinBatch(ctxFor(fake, { adAccountId: undefined }), { object: 'segment_users', op: 'add', rows: users(0), options: { segmentName: 'X' } }));
+      expect(noAccount).toMatchObject({ failure: 'config', message: expect.stringContaining('adAccountId') });
+      const unknown = await failure(writeLinkedinBatch(ctxFor(fake), { object: 'segment_users', op: 'add', rows: users(0), options: { segmentId: '123' } }));
+      expect(unknown).toMatchObject({ failure: 'config' });
+      const both = await failure(writeLinkedinBatch(ctxFor(fake), { object: 'segment_users', op: 'add', rows: users(0), options: { segmentId: '1', segmentName: 'X' } }));
+      expect(both).toMatchObject({ failure: 'config', message: expect.stringContaining('give segmentId, or segmentName') });
     } finally {
       await fake.close();
     }

@@ -1,11 +1,13 @@
 /**
  * Issue 9: a real `runSync` against the Meta fake keeps the run's match-rate report (the
  * connector's per-batch reports summed) with the run record in the control DB, and its
- * totals equal what went to, and came back from, the fake.
+ * totals equal what went to, and came back from, the fake; a row the engine sent more than
+ * once (retried, or in the halves of a split batch) counts once.
  */
 import { createHash } from 'node:crypto';
 import { matchRateLine } from '../../src/cli/sync-command';
 import { runMatchRate, syncRuns } from '../../src/sync';
+import { startLinkedinFake } from '../fakes/linkedin-fake';
 import { startMetaFake } from '../fakes/meta-fake';
 import { openAudienceEngine, person, type Person } from './audience-engine-harness';
 
@@ -80,4 +82,62 @@ test('runSync records the summed match-rate report of a Meta audience sync with 
     await engine.cleanup();
     await fake.close();
   }
+});
+
+describe('a row sent more than once counts once in the run report', () => {
+  const emailOf = (p: Person) => (p.email !== null && p.email !== 'not-an-email' ? p.email : null);
+
+  test('LinkedIn: elements answered 503 on their own are retried by the engine, whole requests fail with 429/5xx', async () => {
+    const people = Array.from({ length: 1500 }, (_, i) => person(i));
+    const fake = await startLinkedinFake({ seed: 11, elementFaultRate: 0.15, rateLimitRate: 0.1, serverErrorRate: 0.1 });
+    const engine = await openAudienceEngine({
+      destination: '  type: linkedin\n  config: { accessToken: "${LI_TOKEN}", baseUrl: "${LI_URL}", rateLimitWaitMs: 5 }\n  limits: { batch_rows: 200, concurrency: 1 }',
+      sync: ['source: { table: $SCHEMA.audience }', 'destination: dest', 'object: segment_users', 'mode: add_remove', 'key: id', 'mapping: { email: email }', 'object_options: { segmentId: "41" }', 'options: { max_attempts: 12, timeout_ms: 5000, max_deletion_share: 1 }'],
+      env: { LI_TOKEN: fake.token, LI_URL: fake.url },
+      columns: ['id', 'email'],
+    });
+    try {
+      await engine.setAudience(people.map((p) => ({ id: p.id, email: p.email })));
+      const [result] = await engine.run(1);
+      expect(result!.status).toBe('success');
+      const withEmail = people.filter(emailOf).length;
+      // Rows really went out more than once: more elements reached LinkedIn than there are members.
+      const elementsReceived = fake.server.calls.filter((c) => c.status === 200).reduce((n, c) => n + (c.body as { elements: unknown[] }).elements.length, 0);
+      expect(elementsReceived).toBeGreaterThan(withEmail + 50);
+      expect(fake.server.stats.rateLimited + fake.server.stats.serverErrors).toBeGreaterThan(0);
+      expect(result!.matchRate).toMatchObject({ members: people.length, sent: withEmail, rejectedLocally: people.length - withEmail, reportedInvalid: 0, withIdentifier: { email: withEmail } });
+      expect(fake.members('41', 'users')).toHaveLength(withEmail);
+    } finally {
+      await engine.cleanup();
+      await fake.close();
+    }
+  });
+
+  test('Meta: a batch refused whole (code 100) is split by the engine; 5xx storms resend whole batches', async () => {
+    const people = Array.from({ length: 900 }, (_, i) => person(i));
+    const fake = await startMetaFake({ seed: 5, serverErrorRate: 0.15 });
+    const audienceId = fake.createAudience('split');
+    const engine = await openAudienceEngine({
+      destination: '  type: meta\n  config: { accessToken: "${META_TOKEN}", baseUrl: "${META_URL}" }\n  limits: { batch_rows: 300, concurrency: 1 }',
+      sync: ['source: { table: $SCHEMA.audience }', 'destination: dest', 'object: audience_members', 'mode: add_remove', 'key: id', 'mapping: { email: email, phone: phone }', `object_options: { audienceId: "${audienceId}" }`, 'options: { max_attempts: 12, timeout_ms: 5000, max_deletion_share: 1 }'],
+      env: { META_TOKEN: fake.token, META_URL: fake.url },
+      columns: ['id', 'email', 'phone'],
+    });
+    try {
+      await engine.setAudience(people.map((p) => ({ id: p.id, email: p.email, phone: p.phone })));
+      fake.failNextWithCode(100);
+      fake.failNextWithCode(100);
+      const [result] = await engine.run(1);
+      expect(result!.status).toBe('success');
+      const usable = people.filter((p) => emailOf(p) || (p.phone !== null && p.phone !== 'n/a')).length;
+      const received = fake.server.calls.filter((c) => c.status === 200 && c.path.endsWith('/users')).reduce((n, c) => n + (c.body as { payload: { data: unknown[] } }).payload.data.length, 0);
+      expect(received).toBe(usable);
+      const attempted = fake.server.calls.filter((c) => c.path.endsWith('/users')).reduce((n, c) => n + ((c.body as { payload?: { data: unknown[] } } | undefined)?.payload?.data.length ?? 0), 0);
+      expect(attempted).toBeGreaterThan(usable);
+      expect(result!.matchRate).toMatchObject({ members: people.length, sent: usable, rejectedLocally: people.length - usable });
+    } finally {
+      await engine.cleanup();
+      await fake.close();
+    }
+  });
 });

@@ -141,6 +141,83 @@ describe('salesforce connector specifics', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['ok', 'ok', 'ok']);
     expect(fake.records('Lead').map((r) => r.fields.External_Id__c)).toEqual(['L-2']);
   });
+
+  test('insert mode creates (Collections, then Bulk insert above bulkThreshold); a taken external id is DUPLICATE_VALUE, rejected', async () => {
+    await start({ pollsToComplete: 1 });
+    const ctx = ctxFor(fake);
+    const first = await salesforce.write(ctx, { object: 'contacts', op: 'insert', rows: contactRows(3), options: {} });
+    expect(first.every((o) => o.status === 'ok' && o.created === true)).toBe(true);
+    expect(calls(/POST .*\/composite\/sobjects$/)).toHaveLength(1);
+    const again = await salesforce.write(ctx, { object: 'contacts', op: 'insert', rows: contactRows(2, 1), options: {} });
+    expect(again.map((o) => o.status === 'rejected' && o.reason.startsWith('DUPLICATE_VALUE'))).toEqual([true, true]);
+    expect(fake.byExternalId('Contact', 'External_Id__c', 'C-0')!.fields.FirstName).toBe('First0v0');
+    // Above bulkThreshold: one Bulk insert job, results matched by external id.
+    const rows = contactRows(30).slice(3);
+    const bulk = await salesforce.write(ctx, { object: 'contacts', op: 'insert', rows, options: { bulkThreshold: '10' } });
+    expect(bulk.every((o) => o.status === 'ok' && o.created === true)).toBe(true);
+    const [job] = [...fake.jobs.values()];
+    expect(job).toMatchObject({ operation: 'insert', state: 'JobComplete' });
+    expect(job!.externalIdFieldName).toBeUndefined();
+    expect(fake.records('Contact')).toHaveLength(30);
+    expect(fake.refusals).toEqual([]);
+  });
+
+  test('update mode changes only records Salesforce holds (ids remembered or looked up by SOQL), never creates', async () => {
+    await start({ queryPageSize: 2 });
+    const ctx = ctxFor(fake);
+    const added = await salesforce.write(ctx, { object: 'contacts', op: 'upsert', rows: contactRows(5), options: {} });
+    const id0 = added[0]!.status === 'ok' ? added[0]!.externalId : undefined;
+    const rows = contactRows(6, 7);
+    rows[0] = { ...rows[0]!, externalId: id0 };
+    const outcomes = await salesforce.write(ctx, { object: 'contacts', op: 'update', rows, options: {} });
+    expect(outcomes.slice(0, 5).every((o) => o.status === 'ok' && o.created === false)).toBe(true);
+    expect(outcomes[5]).toEqual({ status: 'rejected', reason: 'no Contact has External_Id__c C-5, and update mode never creates records' });
+    expect(fake.records('Contact')).toHaveLength(5);
+    expect(fake.byExternalId('Contact', 'External_Id__c', 'C-3')!.fields.FirstName).toBe('First3v7');
+    // One SOQL lookup for the five rows without a remembered id, read over several pages.
+    const queries = calls(/GET .*\/query/);
+    expect(decodeURIComponent(queries[0]!.query.get('q')!)).toBe("SELECT Id, External_Id__c FROM Contact WHERE External_Id__c IN ('C-1', 'C-2', 'C-3', 'C-4', 'C-5')");
+    expect(queries).toHaveLength(2);
+    expect(calls(/PATCH .*\/composite\/sobjects$/).map((c) => (c.body as { records: Array<{ id: string }> }).records.every((r) => r.id.startsWith('003')))).toEqual([true]);
+    // A record deleted since its id was remembered: rejected, not recreated.
+    const gone = await salesforce.write(ctx, { object: 'contacts', op: 'delete', rows: [{ key: 'C-1', fields: {} }], options: {} });
+    expect(gone[0]!.status).toBe('ok');
+    const stale = await salesforce.write(ctx, { object: 'contacts', op: 'update', rows: [{ key: 'C-1', fields: { LastName: 'X' }, externalId: (outcomes[1] as { externalId: string }).externalId }], options: {} });
+    expect(stale[0]).toMatchObject({ status: 'rejected', reason: expect.stringContaining('no longer exists') });
+    expect(fake.records('Contact')).toHaveLength(4);
+  });
+
+  test('removals above bulkThreshold are one Bulk delete job; removal hardDelete always goes through Bulk hardDelete', async () => {
+    await start({ pollsToComplete: 1 });
+    const ctx = ctxFor(fake);
+    const added = await salesforce.write(ctx, { object: 'accounts', op: 'upsert', rows: Array.from({ length: 40 }, (_, i) => ({ key: `A-${i}`, fields: { Name: `Acme ${i}` } })), options: {} });
+    const idOf = (i: number) => (added[i] as { externalId: string }).externalId;
+    const removals = Array.from({ length: 25 }, (_, i) => ({ key: `A-${i}`, fields: {}, ...(i % 2 ? { externalId: idOf(i) } : {}) }));
+    removals.push({ key: 'A-404', fields: {} });
+    const outcomes = await salesforce.write(ctx, { object: 'accounts', op: 'delete', rows: removals, options: { bulkThreshold: '10' } });
+    expect(outcomes.every((o) => o.status === 'ok')).toBe(true);
+    const jobs = [...fake.jobs.values()];
+    expect(jobs.map((j) => j.operation)).toEqual(['delete']);
+    expect(jobs[0]!.csv.split('\n')[0]).toBe('Id');
+    expect(fake.records('Account')).toHaveLength(15);
+    expect(calls(/DELETE .*composite\/sobjects/)).toHaveLength(0);
+
+    const hard = await salesforce.write(ctx, { object: 'accounts', op: 'delete', rows: [{ key: 'A-30', fields: {}, externalId: idOf(30) }, { key: 'A-31', fields: {} }], options: { removal: 'hardDelete' } });
+    expect(hard.map((o) => o.status)).toEqual(['ok', 'ok']);
+    expect([...fake.jobs.values()].map((j) => j.operation)).toEqual(['delete', 'hardDelete']);
+    expect(fake.records('Account')).toHaveLength(13);
+    expect(fake.refusals).toEqual([]);
+  });
+
+  test('modes are data: every object takes upsert, update, insert, mirror and archive; an unknown op or option is a config failure', async () => {
+    for (const object of Object.values(salesforce.objects)) expect([...object.modes].sort()).toEqual(['archive', 'insert', 'mirror', 'update', 'upsert']);
+    await start();
+    expect((await failure(salesforce.write(ctxFor(fake), { object: 'contacts', op: 'add', rows: contactRows(1), options: {} }))).message).toBe('contacts does not support the add operation');
+    const bad = await failure(salesforce.write(ctxFor(fake), { object: 'contacts', op: 'delete', rows: contactRows(1), options: { removal: 'shred' } }));
+    expect(bad.failure).toBe('config');
+    expect(bad.message).toContain('bad options for contacts: removal');
+    expect((await failure(salesforce.write(ctxFor(fake), { object: 'opportunities', op: 'upsert', rows: contactRows(1), options: {} }))).message).toBe('unknown object opportunities');
+  });
 });
 
 // ------------------------------------------------------------------------------ engine runs
@@ -183,6 +260,53 @@ describe('through the sync engine', () => {
       expect(fake.server.calls.some((c) => c.path.includes('/composite/sobjects/Contact'))).toBe(true);
       expect(fake.server.stats.rateLimited + fake.server.stats.serverErrors).toBeGreaterThan(5);
       expect(fake.tokenRefreshes).toBeGreaterThanOrEqual(2);
+      expect(fake.refusals).toEqual([]);
+    } finally {
+      await engine.cleanup();
+      await fake.close();
+    }
+  });
+
+  test('update, insert and archive modes: update never creates, insert creates once, archive removes those who left (Bulk delete)', async () => {
+    const fake = await startSalesforceFake({ pollsToComplete: 1 });
+    const base = (object: string, mode: string, extra: string[] = []) => [
+      'source: { table: $SCHEMA.audience }',
+      'destination: dest',
+      `object: ${object}`,
+      `mode: ${mode}`,
+      'key: id',
+      'mapping: { LastName: last_name, FirstName: first_name }',
+      'object_options: { bulkThreshold: 500 }',
+      'options: { max_attempts: 5, timeout_ms: 5000, max_deletion_share: 1 }',
+      ...extra,
+    ];
+    const engine = await openAudienceEngine({
+      destination: `  type: salesforce\n  config: { baseUrl: "\${SF_URL}", clientId: "\${SF_ID}", clientSecret: "\${SF_SECRET}", refreshToken: "\${SF_REFRESH}", tokenUrl: "\${SF_TOKEN_URL}", bulkPollIntervalMs: 5 }`,
+      sync: base('contacts', 'insert'),
+      extraSyncs: { updates: base('contacts', 'update'), leavers: base('contacts', 'archive') },
+      env: { SF_URL: fake.url, SF_ID: fake.clientId, SF_SECRET: fake.clientSecret, SF_REFRESH: fake.refreshToken, SF_TOKEN_URL: fake.tokenUrl },
+      columns: ['id', 'first_name', 'last_name'],
+    });
+    try {
+      const people = (from: number, to: number, v: string) => Array.from({ length: to - from }, (_, k) => ({ id: `P-${from + k}`, first_name: `F${from + k}${v}`, last_name: `L${from + k}` }));
+      await engine.setAudience(people(0, 1200, 'a'));
+      expect((await engine.run()).at(-1)!.status).toBe('success');
+      expect(fake.records('Contact')).toHaveLength(1200);
+      expect([...fake.jobs.values()].map((j) => j.operation)).toEqual(['insert']);
+      // Update mode: the first 1,200 change, 100 new people are rejected (never created).
+      await engine.setAudience(people(0, 1300, 'b'));
+      const [updated] = await engine.runSync('updates', 1);
+      expect(updated!.counts).toMatchObject({ succeeded: 1200, rejected: 100 });
+      expect(fake.records('Contact')).toHaveLength(1200);
+      expect(fake.byExternalId('Contact', 'External_Id__c', 'P-7')!.fields.FirstName).toBe('F7b');
+      // Archive: the first run only learns the audience; 900 leave → one Bulk delete job.
+      await engine.setAudience(people(0, 1200, 'b'));
+      expect((await engine.runSync('leavers')).at(-1)!.status).toBe('success');
+      await engine.setAudience(people(900, 1200, 'b'));
+      const [archived] = await engine.runSync('leavers', 1);
+      expect(archived!.counts).toMatchObject({ removed: 900, succeeded: 900 });
+      expect(fake.records('Contact').map((r) => r.fields.External_Id__c).sort()).toEqual(people(900, 1200, '').map((p) => p.id).sort());
+      expect([...fake.jobs.values()].map((j) => j.operation)).toEqual(['insert', 'delete']);
       expect(fake.refusals).toEqual([]);
     } finally {
       await engine.cleanup();

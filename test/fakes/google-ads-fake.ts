@@ -6,7 +6,10 @@
  * identifier fails only its operation, reported in `partialFailureError` with the operation
  * index in the field path), `…:run` (the job runs asynchronously for `runMs`; a second job
  * run or created on a list with a running job gets CONCURRENT_MODIFICATION), `googleAds:search`
- * for check, OAuth bearer + developer-token headers, 429 RESOURCE_EXHAUSTED for throttling.
+ * for check and for a job's status (`… FROM offline_user_data_job WHERE
+ * offline_user_data_job.resource_name = '…'`: PENDING → RUNNING → SUCCESS, or FAILED with a
+ * failure_reason for jobs `failJob` picks — a failed job changes nothing), OAuth bearer +
+ * developer-token headers, 429 RESOURCE_EXHAUSTED for throttling.
  * Operations change a list only when their job finishes running; faults change nothing.
  * Users are matched as Google matches them: by any shared identifier.
  */
@@ -35,7 +38,9 @@ type Identifier = z.infer<typeof identifierSchema>;
 interface Job {
   id: string;
   listId: string;
-  state: 'PENDING' | 'RUNNING' | 'SUCCESS';
+  state: 'PENDING' | 'RUNNING' | 'SUCCESS' | 'FAILED';
+  failureReason?: string;
+  customerId: string;
   consent?: Record<string, string | undefined>;
   operations: Array<{ add: boolean; ids: string[] }>;
 }
@@ -78,7 +83,15 @@ function identifierError(i: Identifier): string | undefined {
 
 const googleError = (status: number, statusText: string, message: string, details: unknown[] = []): FakeAnswer => ({ status, body: { error: { code: status, message, status: statusText, details } } });
 
-export async function startGoogleAdsFake(options: FakeServerOptions & { runMs?: number; invalidValues?: Set<string> } = {}): Promise<GoogleAdsFake> {
+export interface GoogleAdsFakeOptions extends FakeServerOptions {
+  /** How long a run job stays RUNNING. */
+  runMs?: number;
+  invalidValues?: Set<string>;
+  /** A failure reason for jobs that should end FAILED (their operations are not applied). */
+  failJob?: (job: { id: string; listId: string; operations: number }) => string | undefined;
+}
+
+export async function startGoogleAdsFake(options: GoogleAdsFakeOptions = {}): Promise<GoogleAdsFake> {
   const accessToken = `ya29.${randomUUID()}`;
   const developerToken = `dev-${randomUUID().slice(0, 8)}`;
   const customerId = '1234567890';
@@ -99,6 +112,12 @@ export async function startGoogleAdsFake(options: FakeServerOptions & { runMs?: 
     ]);
 
   function apply(job: Job): void {
+    const failure = options.failJob?.({ id: job.id, listId: job.listId, operations: job.operations.length });
+    if (failure) {
+      job.state = 'FAILED';
+      job.failureReason = failure;
+      return;
+    }
     // Index users by identifier, so a 10,000-operation job stays linear.
     const users = new Set(lists.get(job.listId) ?? []);
     const index = new Map<string, string[]>();
@@ -124,7 +143,21 @@ export async function startGoogleAdsFake(options: FakeServerOptions & { runMs?: 
       if (call.headers.authorization !== `Bearer ${accessToken}`) return googleError(401, 'UNAUTHENTICATED', 'Request is missing required authentication credential.');
       if (call.headers['developer-token'] !== developerToken) return googleError(403, 'PERMISSION_DENIED', 'The developer token is not valid.');
       let m: RegExpExecArray | null;
-      if ((m = /^\/customers\/(\d+)\/googleAds:search$/.exec(call.path))) return { status: 200, body: { results: [{ customer: { resourceName: `customers/${m[1]}`, id: m[1] } }] } };
+      if ((m = /^\/customers\/(\d+)\/googleAds:search$/.exec(call.path))) {
+        const query = z.object({ query: z.string() }).safeParse(call.body);
+        if (!query.success) return refuse(call.path, 'a search needs a query');
+        if (/FROM\s+offline_user_data_job\b/.test(query.data.query)) {
+          const name = /offline_user_data_job\.resource_name\s*=\s*'customers\/(\d+)\/offlineUserDataJobs\/(\d+)'/.exec(query.data.query);
+          if (!name) return refuse(call.path, 'filter offline_user_data_job by resource_name');
+          const job = jobs.get(name[2]!);
+          if (!job || job.customerId !== name[1]) return { status: 200, body: { results: [] } };
+          return {
+            status: 200,
+            body: { results: [{ offlineUserDataJob: { resourceName: `customers/${job.customerId}/offlineUserDataJobs/${job.id}`, status: job.state, ...(job.failureReason ? { failureReason: job.failureReason } : {}), operationMetadata: { matchRateRange: 'MATCH_RANGE_51_TO_70' } } }] },
+          };
+        }
+        return { status: 200, body: { results: [{ customer: { resourceName: `customers/${m[1]}`, id: m[1] } }] } };
+      }
       if ((m = /^\/customers\/(\d+)\/offlineUserDataJobs:create$/.exec(call.path)) && call.method === 'POST') {
         const parsed = createJobSchema.safeParse(call.body);
         if (!parsed.success) return refuse(call.path, parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; '));
@@ -132,7 +165,7 @@ export async function startGoogleAdsFake(options: FakeServerOptions & { runMs?: 
         if (!listId) return refuse(call.path, 'userList must be customers/{cid}/userLists/{id}');
         if (listRunning(listId)) return concurrent();
         const id = String(nextJob++);
-        jobs.set(id, { id, listId, state: 'PENDING', consent: parsed.data.job.customerMatchUserListMetadata.consent, operations: [] });
+        jobs.set(id, { id, customerId: m[1]!, listId, state: 'PENDING', consent: parsed.data.job.customerMatchUserListMetadata.consent, operations: [] });
         return { status: 200, body: { resourceName: `customers/${m[1]}/offlineUserDataJobs/${id}` } };
       }
       if ((m = /^\/customers\/\d+\/offlineUserDataJobs\/(\d+):(addOperations|run)$/.exec(call.path)) && call.method === 'POST') {

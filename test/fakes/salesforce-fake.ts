@@ -1,11 +1,15 @@
 /**
  * A stateful local Salesforce org (destinations.md §2) on 127.0.0.1: the OAuth refresh-token
  * endpoint, bearer sessions that can be expired (401 INVALID_SESSION_ID), `Sforce-Limit-Info:
- * api-usage=n/max` on every API answer, sObject Collections upsert by external id (≤200,
- * results in request order, per-record errors) and delete, lookup by external id, `/limits`,
- * and Bulk API 2.0 ingest jobs (create → CSV upload → UploadComplete → InProgress for a few
- * polls → JobComplete; successful/failed/unprocessed results as CSV in shuffled order — as
- * Salesforce warns — with a seeded share of unprocessed rows). Contacts link to accounts by
+ * api-usage=n/max` on every API answer, sObject Collections (≤200, results in request order,
+ * per-record errors) upsert by external id, create (`POST`; a taken external id is
+ * DUPLICATE_VALUE — the field is unique, as External ID fields usually are), update by record
+ * id (`PATCH` with `id`; an unknown id is ENTITY_IS_DELETED) and delete, lookup by external
+ * id (REST and the SOQL `SELECT Id, F FROM O WHERE F IN (…)` the connector sends, paged),
+ * `/limits`, and Bulk API 2.0 ingest jobs for upsert, insert, delete and hardDelete (create →
+ * CSV upload → UploadComplete → InProgress for a few polls → JobComplete; successful/failed/
+ * unprocessed results as CSV in shuffled order — as Salesforce warns — with a seeded share
+ * of unprocessed rows; deletes read an `Id` column). Contacts link to accounts by
  * the `Account: {ExtField: value}` relationship (CSV: `Account.ExtField`); an unknown
  * account is a per-record error. Required fields (Contact LastName, Lead LastName+Company,
  * Account Name) are checked on create. Random rate-limit faults are Salesforce's 403
@@ -29,7 +33,8 @@ const PREFIX: Record<string, string> = { Contact: '003', Lead: '00Q', Account: '
 interface Job {
   id: string;
   object: string;
-  externalIdFieldName: string;
+  operation: 'upsert' | 'insert' | 'delete' | 'hardDelete';
+  externalIdFieldName?: string;
   state: 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
   csv: string;
   polls: number;
@@ -65,6 +70,8 @@ export interface SalesforceFakeOptions extends FakeServerOptions {
   unprocessedRate?: number;
   /** Polls a job stays InProgress. */
   pollsToComplete?: number;
+  /** Rows per SOQL answer page (Salesforce's default is 2,000). */
+  queryPageSize?: number;
 }
 
 const collectionSchema = z.strictObject({
@@ -73,11 +80,11 @@ const collectionSchema = z.strictObject({
 });
 const createJobSchema = z.strictObject({
   object: z.string(),
-  externalIdFieldName: z.string(),
+  externalIdFieldName: z.string().optional(),
   contentType: z.literal('CSV'),
-  operation: z.literal('upsert'),
+  operation: z.enum(['upsert', 'insert', 'delete', 'hardDelete']),
   lineEnding: z.enum(['LF', 'CRLF']).optional(),
-});
+}).refine((j) => (j.operation === 'upsert') === (j.externalIdFieldName !== undefined), { message: 'externalIdFieldName is required for upsert and only for upsert' });
 
 export async function startSalesforceFake(options: SalesforceFakeOptions = {}): Promise<SalesforceFake> {
   const clientId = `3MVG9${randomUUID().slice(0, 8)}`;
@@ -86,6 +93,7 @@ export async function startSalesforceFake(options: SalesforceFakeOptions = {}): 
   const tokens = new Set<string>();
   const stores = new Map<string, Map<string, SfRecord>>();
   const jobs = new Map<string, Job>();
+  const cursors = new Map<string, unknown[]>();
   const refusals: SalesforceFake['refusals'] = [];
   const random = seededRandom((options.seed ?? 1) + 99);
   let usage = { used: 0, max: 100_000 };
@@ -141,6 +149,58 @@ export async function startSalesforceFake(options: SalesforceFakeOptions = {}): 
     return { id: Id, success: true, created: true, errors: [] };
   }
 
+  /** Creates one record (insert): required fields, a unique external id, relationships resolved. */
+  function create(sobject: string, input: Record<string, unknown>, extField?: string): Save {
+    if (extField) {
+      const key = input[extField];
+      const taken = typeof key === 'string' && key !== '' ? byExternalId(sobject, extField, key) : undefined;
+      if (taken) return fail('DUPLICATE_VALUE', `duplicate value found: ${extField} duplicates value on record with id: ${taken.Id}`, [extField]);
+    }
+    const fields: Record<string, SfValue> = {};
+    for (const [name, value] of Object.entries(input)) {
+      if (name === 'attributes') continue;
+      if (value !== null && typeof value === 'object') {
+        const [[relField, relValue]] = Object.entries(value as Record<string, unknown>) as [[string, unknown]];
+        const target = byExternalId(name, relField, String(relValue));
+        if (!target) return fail('INVALID_FIELD', `Foreign key external ID: ${String(relValue)} not found for field ${relField} in entity ${name}`, [name]);
+        fields[`${name}Id`] = target.Id;
+      } else fields[name] = value as SfValue;
+    }
+    const fault = options.recordFault?.(sobject, fields);
+    if (fault) return fail(fault[0], fault[1], []);
+    const missing = (REQUIRED[sobject] ?? []).filter((f) => fields[f] === undefined || fields[f] === null || fields[f] === '');
+    if (missing.length) return fail('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing);
+    const Id = `${PREFIX[sobject] ?? 'a00'}${String(nextId++).padStart(12, '0')}AAA`;
+    store(sobject).set(Id, { Id, fields });
+    return { id: Id, success: true, errors: [] };
+  }
+
+  /** Updates one record by its id; relationship objects resolved like upsert. */
+  function update(sobject: string, input: Record<string, unknown>): Save {
+    const id = input.id ?? input.Id;
+    const existing = typeof id === 'string' ? store(sobject).get(id) : undefined;
+    if (!existing) return fail('ENTITY_IS_DELETED', 'entity is deleted', []);
+    const fields: Record<string, SfValue> = {};
+    for (const [name, value] of Object.entries(input)) {
+      if (name === 'attributes' || name === 'id' || name === 'Id') continue;
+      if (value !== null && typeof value === 'object') {
+        const [[relField, relValue]] = Object.entries(value as Record<string, unknown>) as [[string, unknown]];
+        const target = byExternalId(name, relField, String(relValue));
+        if (!target) return fail('INVALID_FIELD', `Foreign key external ID: ${String(relValue)} not found for field ${relField} in entity ${name}`, [name]);
+        fields[`${name}Id`] = target.Id;
+      } else fields[name] = value as SfValue;
+    }
+    const fault = options.recordFault?.(sobject, fields);
+    if (fault) return fail(fault[0], fault[1], []);
+    Object.assign(existing.fields, fields);
+    return { id: existing.Id, success: true, errors: [] };
+  }
+
+  function removeRecord(id: string): Save {
+    for (const st of stores.values()) if (st.delete(id)) return { id, success: true, errors: [] };
+    return { id, success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] };
+  }
+
   function processJob(job: Job): void {
     const [header, ...lines] = parseCsv(job.csv);
     const success: string[][] = [];
@@ -160,8 +220,15 @@ export async function startSalesforceFake(options: SalesforceFakeOptions = {}): 
         if (dot > 0) input[h.slice(0, dot)] = { [h.slice(dot + 1)]: value };
         else input[h] = value;
       });
-      const result = upsert(job.object, job.externalIdFieldName, input);
-      if (result.success) success.push([result.id!, String(result.created), ...line]);
+      const result =
+        job.operation === 'upsert'
+          ? upsert(job.object, job.externalIdFieldName!, input)
+          : job.operation === 'insert'
+            ? create(job.object, input, 'External_Id__c' in input ? 'External_Id__c' : undefined)
+            : typeof input.Id === 'string'
+              ? removeRecord(input.Id)
+              : fail('MISSING_ARGUMENT', 'Id not specified', ['Id']);
+      if (result.success) success.push([result.id!, String(job.operation === 'insert' || Boolean(result.created)), ...line]);
       else failed.push(['', result.errors.map((e) => `${e.statusCode}:${e.message}`).join(';'), ...line]);
     }
     // "Row order is not guaranteed": shuffle, so a connector matching by position fails.
@@ -172,7 +239,7 @@ export async function startSalesforceFake(options: SalesforceFakeOptions = {}): 
     job.state = 'JobComplete';
   }
 
-  const jobBody = (job: Job) => ({ id: job.id, object: job.object, operation: 'upsert', state: job.state, externalIdFieldName: job.externalIdFieldName, contentType: 'CSV', apiVersion: 62.0, lineEnding: 'LF' });
+  const jobBody = (job: Job) => ({ id: job.id, object: job.object, operation: job.operation, state: job.state, ...(job.externalIdFieldName ? { externalIdFieldName: job.externalIdFieldName } : {}), contentType: 'CSV', apiVersion: 62.0, lineEnding: 'LF' });
 
   const server = await startFakeServer(
     (call) => {
@@ -212,13 +279,34 @@ export async function startSalesforceFake(options: SalesforceFakeOptions = {}): 
     if (rest === '/composite/sobjects' && call.method === 'DELETE') {
       const ids = (call.query.get('ids') ?? '').split(',').filter(Boolean);
       if (ids.length === 0 || ids.length > 200) return refuse(call.path, `ids must hold 1..200 ids, not ${ids.length}`);
-      return {
-        status: 200,
-        body: ids.map((id) => {
-          for (const s of stores.values()) if (s.delete(id)) return { id, success: true, errors: [] };
-          return { id, success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] };
-        }),
-      };
+      return { status: 200, body: ids.map(removeRecord) };
+    }
+    if (rest === '/composite/sobjects' && (call.method === 'POST' || call.method === 'PATCH')) {
+      const parsed = collectionSchema.safeParse(call.body);
+      if (!parsed.success) return refuse(call.path, parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; '));
+      const records = parsed.data.records as Array<Record<string, unknown> & { attributes: { type: string } }>;
+      if (call.method === 'PATCH' && records.some((r) => typeof r.id !== 'string')) return refuse(call.path, 'an update collection needs the id of every record');
+      if (call.method === 'POST' && records.some((r) => 'id' in r || 'Id' in r)) return refuse(call.path, 'a create collection must not carry record ids');
+      return { status: 200, body: records.map((r) => (call.method === 'POST' ? create(r.attributes.type, r, 'External_Id__c' in r ? 'External_Id__c' : undefined) : update(r.attributes.type, r))) };
+    }
+    if (rest === '/query' && call.method === 'GET') {
+      const soql = call.query.get('q') ?? '';
+      const m = /^SELECT Id, (\w+) FROM (\w+) WHERE (\w+) IN \((.*)\)$/.exec(soql);
+      if (!m || m[1] !== m[3]) return refuse(call.path, `the fake reads only SELECT Id, F FROM O WHERE F IN (…), not: ${soql}`);
+      const values = [...m[4]!.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((v) => v[1]!.replace(/\\(.)/g, '$1'));
+      const records = values.map((v) => byExternalId(m[2]!, m[1]!, v)).filter((r): r is SfRecord => r !== undefined).map((r) => ({ attributes: { type: m[2], url: `/services/data/v62.0/sobjects/${m[2]}/${r.Id}` }, Id: r.Id, [m[1]!]: r.fields[m[1]!] }));
+      const page = options.queryPageSize ?? 2_000;
+      const cursor = `01g${String(nextId++).padStart(15, '0')}`;
+      if (records.length > page) cursors.set(cursor, records.slice(page));
+      return { status: 200, body: { totalSize: records.length, done: records.length <= page, ...(records.length > page ? { nextRecordsUrl: `/services/data/v62.0/query/${cursor}-${page}` } : {}), records: records.slice(0, page) } };
+    }
+    if ((p = /^\/query\/(\w+)-(\d+)$/.exec(rest)) && call.method === 'GET') {
+      const remaining = cursors.get(p[1]!) ?? [];
+      const page = options.queryPageSize ?? 2_000;
+      cursors.delete(p[1]!);
+      const cursor = `01g${String(nextId++).padStart(15, '0')}`;
+      if (remaining.length > page) cursors.set(cursor, remaining.slice(page));
+      return { status: 200, body: { totalSize: remaining.length, done: remaining.length <= page, ...(remaining.length > page ? { nextRecordsUrl: `/services/data/v62.0/query/${cursor}-${page}` } : {}), records: remaining.slice(0, page) } };
     }
     if ((p = /^\/sobjects\/(\w+)\/(\w+)\/(.+)$/.exec(rest)) && call.method === 'GET') {
       const found = byExternalId(p[1]!, p[2]!, p[3]!);
@@ -239,7 +327,8 @@ export async function startSalesforceFake(options: SalesforceFakeOptions = {}): 
         if (job.state !== 'Open') return sfError(400, 'INVALIDJOBSTATE', `Job is in state ${job.state}`);
         if (!/text\/csv/.test(call.headers['content-type'] ?? '')) return refuse(call.path, 'Content-Type must be text/csv');
         const header = parseCsv(call.rawBody)[0] ?? [];
-        if (!header.includes(job.externalIdFieldName)) return refuse(call.path, `the CSV header lacks the external id column ${job.externalIdFieldName}`);
+        if (job.externalIdFieldName && !header.includes(job.externalIdFieldName)) return refuse(call.path, `the CSV header lacks the external id column ${job.externalIdFieldName}`);
+        if ((job.operation === 'delete' || job.operation === 'hardDelete') && (header.length !== 1 || header[0] !== 'Id')) return refuse(call.path, `a ${job.operation} job's CSV has exactly one column, Id (got ${header.join(',')})`);
         job.csv = call.rawBody;
         return { status: 201 };
       }
