@@ -72,7 +72,7 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<nu
         // Syncs last: one of them reads a segment, built just above.
         const b2b = hasB2bSyncs(project) ? await startB2bDemo(project, warehouse) : undefined;
         try {
-          const syncs = await runDemoSyncs(project, compiled, warehouse, control, out);
+          const syncs = await runDemoSyncs(project, compiled, warehouse, control, out, b2b?.env);
           if (syncs.some((s) => s.status !== 'success')) return 1;
           if (b2b && !(await followCompanyMove(project, compiled, warehouse, control, b2b, out))) return 1;
         } finally {
@@ -95,11 +95,11 @@ export async function demoCommand(options: DemoOptions, out: Output): Promise<nu
 
 const B2B_CONTACTS_SYNC = 'b2b_contacts_to_salesforce';
 /** The demo's Salesforce destination reads these (examples/demo/destinations.yml). */
-const SALESFORCE_ENV = ['CDP_DEMO_SALESFORCE_URL', 'CDP_DEMO_SALESFORCE_CLIENT_ID', 'CDP_DEMO_SALESFORCE_CLIENT_SECRET', 'CDP_DEMO_SALESFORCE_REFRESH_TOKEN'] as const;
-
 interface B2bDemo {
   org: DemoSalesforce;
   plan: IdentityPlan;
+  /** The variables the demo's Salesforce destination reads (examples/demo/destinations.yml). */
+  env: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -110,7 +110,7 @@ function hasB2bSyncs(project: Project): boolean {
 /**
  * Before the syncs: the contacts sync's source view (people with a current company, over
  * identity's profiles) and a local stand-in org, which the demo destination finds through the
- * environment it reads (set here for this process, restored on close).
+ * environment it reads (passed to the demo's sync loads; process.env is left alone).
  */
 async function startB2bDemo(project: Project, warehouse: Warehouse): Promise<B2bDemo> {
   const d = warehouse.dialect;
@@ -124,18 +124,11 @@ async function startB2bDemo(project: Project, warehouse: Warehouse): Promise<B2b
     ),
   );
   const org = await startDemoSalesforce();
-  const saved = SALESFORCE_ENV.map((name) => [name, process.env[name]] as const);
-  Object.assign(process.env, { CDP_DEMO_SALESFORCE_URL: org.url, CDP_DEMO_SALESFORCE_CLIENT_ID: org.clientId, CDP_DEMO_SALESFORCE_CLIENT_SECRET: org.clientSecret, CDP_DEMO_SALESFORCE_REFRESH_TOKEN: org.refreshToken });
   return {
     org,
     plan,
-    close: async () => {
-      for (const [name, value] of saved) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-      await org.close();
-    },
+    env: { CDP_DEMO_SALESFORCE_URL: org.url, CDP_DEMO_SALESFORCE_CLIENT_ID: org.clientId, CDP_DEMO_SALESFORCE_CLIENT_SECRET: org.clientSecret, CDP_DEMO_SALESFORCE_REFRESH_TOKEN: org.refreshToken },
+    close: () => org.close(),
   };
 }
 
@@ -195,7 +188,7 @@ async function followCompanyMove(project: Project, compiled: CompiledProject, wa
   const [now] = await warehouse.query<{ current_account_id: string | null }>(`SELECT ${q('current_account_id')} FROM ${d.qualify(T.profiles)} WHERE ${q('profile_id')} = ${d.literal(mover.profile_id)}`);
   out.line(`  a new membership row in ${m.ref.schema}.${m.ref.name}, then identity (incremental run ${identity.run}) in ${formatDuration(Date.now() - started)}: the profile's current account is now ${now?.current_account_id ?? 'none'}`);
 
-  const syncProject = loadSyncProject(project.dir, process.env);
+  const syncProject = loadSyncProject(project.dir, { ...process.env, ...b2b.env });
   const sync = syncProject.syncs.get(B2B_CONTACTS_SYNC);
   if (!sync) return true;
   const models = new Map(compiled.models.map((model) => [model.name, model.ref]));

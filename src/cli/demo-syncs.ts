@@ -15,10 +15,10 @@ import { printRunResult } from './sync-command';
 
 const DEMO_SECRET = 'demo-secret';
 
-export async function runDemoSyncs(project: Project, compiled: CompiledProject, warehouse: Warehouse, control: ControlDb, out: Output): Promise<SyncRunResult[]> {
+export async function runDemoSyncs(project: Project, compiled: CompiledProject, warehouse: Warehouse, control: ControlDb, out: Output, extraEnv: Record<string, string> = {}): Promise<SyncRunResult[]> {
   const receiver = await startDemoReceiver(DEMO_SECRET);
   try {
-    const env = { ...process.env, CDP_DEMO_WEBHOOK_URL: receiver.url, CDP_DEMO_WEBHOOK_SECRET: DEMO_SECRET };
+    const env = { ...process.env, ...extraEnv, CDP_DEMO_WEBHOOK_URL: receiver.url, CDP_DEMO_WEBHOOK_SECRET: DEMO_SECRET };
     const syncProject = loadSyncProject(project.dir, env);
     if (syncProject.syncs.size === 0) return [];
     await saveSyncDefinitions(control, project.config.name, [...syncProject.syncs.values()].map(storableSync));
