@@ -2,14 +2,18 @@
  * Syncs over the sync engine's public API: list and read (files and API), create/update/
  * delete API syncs (validated by the engine's own loader: destination, object, mode,
  * consent purpose), plan (a dry run, nothing sent), trigger and retry (jobs in the sync's
- * lane, so never two runs at once), runs and rejected rows.
+ * lane, so never two runs at once), runs and rejected rows. For the UI's new-sync wizard, two
+ * small reads: a source's columns with their kind (mapping suggestions and type checks) and
+ * the consent purposes of consent.yml.
  */
 import { z } from 'zod';
 import { CdpError } from '../../errors';
 import { getJob, parseScheduleValue, ValidationError } from '../../scheduler';
+import { loadSegmentsPlan, segmentMembersRef, valueKindOf, type ValueKind } from '../../segments';
 import { dryRunSync, loadSyncProject, rejectedRows, runMatchRate, storedSyncs, syncFileSchema, syncRuns, type LoadedSync } from '../../sync';
 import type { ServerContext } from '../context';
 import { jsonValue } from '../context';
+import type { TableRef } from '../../warehouse';
 import { zodIssues } from '../errors-http';
 import { defineRoute, type RouteDef } from '../route-kit';
 import { jobSchema, jobView } from './system';
@@ -54,8 +58,45 @@ const runSchema = z.object({
     .nullable(),
 });
 
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an identifier' });
+const sourceColumnsQuery = z.object({
+  segment: identifier.optional(),
+  model: identifier.optional(),
+  table: z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be schema.table or table' }).optional(),
+});
+const sourceColumnsSchema = z.object({
+  relation: z.string(),
+  /** False when the relation does not exist yet (a segment before its first build): the columns are the ones it will have. */
+  built: z.boolean(),
+  columns: z.array(z.object({ name: z.string(), data_type: z.string().nullable(), kind: z.enum(['string', 'number', 'time', 'boolean']) })),
+});
+
 export function syncRoutes(ctx: ServerContext): RouteDef[] {
   const runtime = ctx.runtime;
+  const readColumns = async (ref: TableRef) => {
+    const rows = await runtime.warehouse.query<{ column_name: string; data_type: string }>(runtime.warehouse.dialect.columnsSql(ref));
+    return rows.map((r) => ({ name: String(r.column_name).toLowerCase(), data_type: String(r.data_type), kind: valueKindOf(String(r.data_type)) }));
+  };
+  const relationName = (ref: TableRef) => (ref.schema ? `${ref.schema}.${ref.name}` : ref.name);
+  /** A segment's members table once built; before that, the columns it will have (its subject's, plus split_group). */
+  const segmentColumns = async (name: string): Promise<z.infer<typeof sourceColumnsSchema>> => {
+    let ref: TableRef | undefined;
+    try {
+      ref = segmentMembersRef(runtime.project, name, runtime.env);
+    } catch {
+      ref = undefined;
+    }
+    if (ref) {
+      const columns = await readColumns(ref);
+      if (columns.length) return { relation: relationName(ref), built: true, columns };
+    }
+    const plan = await loadSegmentsPlan(runtime.project, runtime.warehouse, runtime.env);
+    const segment = plan.byName.get(name);
+    if (!segment) throw new CdpError('no such segment', { code: 'NOT_FOUND', kind: 'config', where: `segment ${name}` });
+    const subject: Map<string, ValueKind> | undefined = segment.over === 'accounts' ? plan.catalog.accounts : plan.catalog.profiles;
+    const columns = [...(subject ?? new Map<string, ValueKind>())].map(([column, kind]) => ({ name: column, data_type: null, kind }));
+    return { relation: ref ? relationName(ref) : `seg_${name}`, built: false, columns: [...columns, { name: 'split_group', data_type: null, kind: 'string' as const }] };
+  };
   const view = async (sync: LoadedSync & { origin: 'file' | 'api' }): Promise<z.infer<typeof syncViewSchema>> => {
     const schedule = (await ctx.service.scheduler.list()).find((s) => s.key === `sync:${sync.name}`);
     return {
@@ -84,6 +125,44 @@ export function syncRoutes(ctx: ServerContext): RouteDef[] {
   };
   const triggerBody = z.strictObject({ full: z.boolean().default(false), retry_rejected: z.boolean().default(false), allow_deletions: z.boolean().default(false) });
   return [
+    defineRoute({
+      method: 'GET',
+      path: '/sync-sources/columns',
+      scope: 'read',
+      tag: 'syncs',
+      summary: "A sync source's columns with their kind (string, number, time, boolean): the UI's mapping suggestions and type checks",
+      description: 'Give exactly one of segment, model or table. A segment not built yet answers the columns it will have (built: false).',
+      query: sourceColumnsQuery,
+      response: sourceColumnsSchema,
+      handler: async ({ query }) => {
+        const given = (['segment', 'model', 'table'] as const).filter((k) => query[k] !== undefined);
+        if (given.length !== 1) throw new ValidationError([{ path: 'query', message: 'give exactly one of segment, model or table' }]);
+        if (query.segment) return segmentColumns(query.segment);
+        let ref: TableRef;
+        if (query.model) {
+          const model = runtime.compiled().models.find((m) => m.name === query.model);
+          if (!model) throw new CdpError('no such model', { code: 'NOT_FOUND', kind: 'config', where: `model ${query.model}` });
+          ref = model.ref;
+        } else {
+          const [a, b] = query.table!.split('.');
+          ref = b === undefined ? { schema: runtime.warehouse.defaultSchema, name: a! } : { schema: a!, name: b };
+        }
+        const columns = await readColumns(ref);
+        return { relation: relationName(ref), built: columns.length > 0, columns };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/consent-purposes',
+      scope: 'read',
+      tag: 'syncs',
+      summary: 'Consent purposes from consent.yml (a sync sends only rows with consent for its purpose)',
+      response: z.array(z.object({ name: z.string(), description: z.string().nullable(), model: z.string().nullable(), key: z.string().nullable(), column: z.string(), granted: z.array(z.string()) })),
+      handler: async () =>
+        Object.entries(loadSyncProject(runtime.project.dir, runtime.env).purposes)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([name, p]) => ({ name, description: p.description ?? null, model: p.model ?? null, key: p.key ?? null, column: p.column, granted: p.granted })),
+    }),
     defineRoute({
       method: 'GET',
       path: '/syncs',

@@ -1,0 +1,54 @@
+/**
+ * The two small read routes the new-sync wizard needs (declared in routes/syncs.ts, so they
+ * are in /openapi.json): a sync source's columns with their kind — for a segment before its
+ * first build too (the columns it will have) — and the consent purposes of consent.yml.
+ * No browser: plain HTTP against the marketer fixture.
+ */
+import { openMarketerFixture, type MarketerFixture } from './marketer-fixture';
+
+describe('UI read routes: sync source columns and consent purposes', () => {
+  let fx: MarketerFixture;
+  const get = async (url: string, token?: string) => {
+    const response = await fetch(`${fx.url}${url}`, { headers: { authorization: `Bearer ${token ?? fx.tokens.read}` } });
+    return { status: response.status, body: (await response.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+
+  beforeAll(async () => {
+    fx = await openMarketerFixture(12);
+  }, 120_000);
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  test('a segment not built yet answers the columns it will have, with their kinds', async () => {
+    const { status, body } = await get('/sync-sources/columns?segment=name_one');
+    expect(status).toBe(200);
+    expect(body.built).toBe(false);
+    expect(body.relation).toMatch(/seg_name_one$/);
+    const kinds = Object.fromEntries(body.columns.map((c: { name: string; kind: string }) => [c.name, c.kind]));
+    expect(kinds).toMatchObject({ profile_id: 'string', email: 'string', first_name: 'string', orders_count: 'number', first_seen: 'time', split_group: 'string' });
+  });
+
+  test('a table source reads the warehouse; an unknown segment is 404; zero or two sources are 400', async () => {
+    const table = await get('/sync-sources/columns?table=raw.contacts');
+    expect(table.status).toBe(200);
+    expect(table.body).toMatchObject({ relation: 'raw.contacts', built: true });
+    expect(table.body.columns.map((c: { name: string }) => c.name)).toEqual(['uid', 'email', 'fname', 'city', 'orders', 'consent', 'updated_at']);
+    expect(table.body.columns.find((c: { name: string }) => c.name === 'updated_at').kind).toBe('time');
+    expect((await get('/sync-sources/columns?segment=nope')).status).toBe(404);
+    const none = await get('/sync-sources/columns');
+    expect(none.status).toBe(400);
+    expect(none.body.issues[0].path).toBe('query');
+    expect((await get('/sync-sources/columns?segment=name_one&table=raw.contacts')).status).toBe(400);
+    expect((await get('/sync-sources/columns?table=not%20a%20table')).status).toBe(400);
+  });
+
+  test('consent purposes, and both routes in the OpenAPI document', async () => {
+    const purposes = await get('/consent-purposes');
+    expect(purposes.status).toBe(200);
+    expect(purposes.body).toEqual([{ name: 'email_marketing', description: 'Marketing email', model: null, key: null, column: 'email_consent', granted: ['granted'] }]);
+    expect((await fetch(`${fx.url}/consent-purposes`)).status).toBe(401);
+    const doc = (await (await fetch(`${fx.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sync-sources/columns', '/consent-purposes']));
+  });
+});
