@@ -1,6 +1,6 @@
 /**
  * The marketer web UI (issue 7): plain static files shipped in `src/server/ui/` — one HTML
- * page, one vanilla JS module, one stylesheet; no build step. Served without auth (they hold
+ * page, small vanilla ES modules (one screen or helper each), one stylesheet; no build step. Served without auth (they hold
  * no data); every call the page makes goes to the REST API with the user's token, so the UI
  * has no power the API lacks. `/` and `/ui` answer the page, `/ui/<file>` the listed assets.
  */
@@ -9,10 +9,23 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 const UI_DIR = join(__dirname, 'ui');
+const JS = 'text/javascript; charset=utf-8';
+/** Only these files are served (an allow-list: nothing else in the folder, no path tricks). */
 const ASSETS: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
-  'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
+  'app.js': JS,
+  'api.js': JS,
+  'dom.js': JS,
+  'chart.js': JS,
+  'segments.js': JS,
+  'rule-builder.js': JS,
+  'destinations.js': JS,
+  'schema-form.js': JS,
+  'syncs.js': JS,
+  'sync-wizard.js': JS,
+  'mapping.js': JS,
+  'profiles.js': JS,
 };
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",

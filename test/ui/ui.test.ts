@@ -4,71 +4,43 @@
  * control DB, webhook destination). Sign in, segments with sizes, a segment's steps and
  * masked preview, profile lookup, a sync run from the UI with the right counts, a wrong
  * token shown inline, layout at 1280×800 and 400px — and no console or page error in the
- * whole session. Screenshots go to test-artifacts/ui/. Without /usr/bin/chromium the suite
- * is reported as skipped, never as passed.
+ * whole session. Screenshots go to test-artifacts/ui/ (browser.ts). Without /usr/bin/chromium
+ * the suite is reported as skipped, never as passed.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { openServerFixture, type ServerFixture } from '../server/server-fixture';
+import { browserSuite, openBrowser, type UiBrowser } from './browser';
 
 // Functions passed to page.evaluate run in the browser (the page's CSP forbids string eval);
-// the project's tsconfig has no DOM lib, so the two browser globals they use are declared here.
+// the project's tsconfig has no DOM lib, so the browser globals they use are declared here.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: any;
 declare const sessionStorage: any;
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'ui');
-const hasChromium = existsSync(CHROMIUM);
-const suite = hasChromium ? describe : describe.skip;
-const title = hasChromium ? 'web UI (Chromium)' : `web UI — SKIPPED: ${CHROMIUM} is not installed (apt-get install -y chromium)`;
+const [title, suite] = browserSuite('web UI');
 
 suite(title, () => {
   let fx: ServerFixture;
-  let context: BrowserContext;
+  let ui: UiBrowser;
   let page: Page;
-  let userDataDir: string;
   const people = 30;
-  /** Every console error and page error, tagged with the step it happened in. */
-  const problems: { step: string; text: string }[] = [];
-  let step = 'start';
-
-  const shot = async (name: string) => {
-    await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  };
-  const noHorizontalOverflow = async () => {
-    const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
-    expect(scroll).toBeLessThanOrEqual(client);
-  };
+  const shot = (name: string) => ui.shot(name);
+  const noHorizontalOverflow = () => ui.noHorizontalOverflow();
+  const setStep = (name: string) => ui.step(name);
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     fx = await openServerFixture({ people, listen: true });
-    userDataDir = mkdtempSync(join(tmpdir(), 'cdp-ui-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-      viewport: { width: 1280, height: 800 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push({ step, text: message.text() });
-    });
-    page.on('pageerror', (error) => problems.push({ step, text: `pageerror: ${error.message}` }));
+    ui = await openBrowser();
+    page = ui.page;
   }, 120_000);
 
   afterAll(async () => {
-    // Leave the app first (no request in flight), then close the browser; a Chromium helper
-    // process can outlive the close by a moment and hold a keep-alive connection, which would
-    // keep the server's graceful close waiting for fastify's keep-alive timeout.
-    await page?.goto('about:blank').catch(() => undefined);
-    await context?.close().catch(() => undefined);
+    // Leave the app and close the browser first; a Chromium helper process can outlive the
+    // close by a moment and hold a keep-alive connection, which would keep the server's
+    // graceful close waiting for fastify's keep-alive timeout.
+    await ui?.close();
     fx?.serve.api?.app.server.closeAllConnections();
     await fx?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   }, 60_000);
 
   test('the assets are served without a token; the API still needs one', async () => {
@@ -83,7 +55,7 @@ suite(title, () => {
   });
 
   test('a wrong token shows an inline error and keeps the user on sign-in', async () => {
-    step = 'wrong-token';
+    setStep('wrong-token');
     await page.goto(`${fx.serve.url}/#/signin`);
     await page.getByLabel('API token').fill('cdp_not_a_real_token');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -95,11 +67,11 @@ suite(title, () => {
   });
 
   test('signing in leads to the segments list with sizes', async () => {
-    step = 'signin';
+    setStep('signin');
     await page.getByLabel('API token').fill(fx.tokens.write);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/#\/segments$/);
-    step = 'segments';
+    setStep('segments');
     const table = page.locator('table[data-table="segments"]');
     await table.waitFor();
     expect(await table.locator('tbody tr td[data-col="name"]').allTextContents()).toEqual(['name_one', 'name_two']);
@@ -111,7 +83,7 @@ suite(title, () => {
   });
 
   test("a segment's page shows its steps, a masked preview and the overlap", async () => {
-    step = 'segment';
+    setStep('segment');
     await page.getByRole('link', { name: 'name_one' }).click();
     await page.waitForURL(/#\/segments\/name_one$/);
     const steps = page.locator('table[data-table="steps"]');
@@ -135,7 +107,7 @@ suite(title, () => {
   });
 
   test('profile lookup shows traits, identifiers and segments', async () => {
-    step = 'profiles';
+    setStep('profiles');
     await page.getByRole('link', { name: 'Profiles' }).click();
     await page.getByLabel('Identifier type').fill('email');
     await page.getByLabel('Value').fill(' Person12@EXAMPLE.com');
@@ -153,7 +125,7 @@ suite(title, () => {
   });
 
   test('a sync run from the UI appears in the run history with the right counts', async () => {
-    step = 'syncs';
+    setStep('syncs');
     await page.getByRole('link', { name: 'Syncs' }).click();
     const card = page.locator('section[data-sync="people"]');
     await card.waitFor();
@@ -179,13 +151,13 @@ suite(title, () => {
   });
 
   test('API down and a 400 with field paths are shown inline', async () => {
-    step = 'api-down';
+    setStep('api-down');
     await page.route('**/syncs', (route) => route.abort('connectionrefused'));
     await page.goto(`${fx.serve.url}/#/syncs`);
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/cannot be reached/);
     await shot('08-api-down');
     await page.unroute('**/syncs');
-    step = 'bad-request';
+    setStep('bad-request');
     await page.route('**/segments/name_one/size', (route) =>
       route.fulfill({ status: 400, contentType: 'application/json', body: JSON.stringify({ error: 'invalid_request', message: 'the request is not valid', issues: [{ path: 'params.name', message: 'must be an identifier' }] }) }),
     );
@@ -198,7 +170,7 @@ suite(title, () => {
   });
 
   test('narrow window (400px): no horizontal overflow, navigation still reachable', async () => {
-    step = 'narrow';
+    setStep('narrow');
     await page.setViewportSize({ width: 400, height: 800 });
     for (const [hash, name] of [['#/segments', 'segments'], ['#/segments/name_one', 'segment'], ['#/syncs', 'syncs']] as const) {
       await page.goto(`${fx.serve.url}/${hash}`);
@@ -219,6 +191,6 @@ suite(title, () => {
       (p.step === 'wrong-token' && /Failed to load resource: .*\b401\b/.test(p.text)) || (p.step === 'profiles' && /Failed to load resource: .*\b404\b/.test(p.text)) ||
       (p.step === 'api-down' && /Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(p.text)) ||
       (p.step === 'bad-request' && /Failed to load resource: .*\b400\b/.test(p.text));
-    expect(problems.filter((p) => !expected(p))).toEqual([]);
+    expect(ui.problems.filter((p) => !expected(p))).toEqual([]);
   });
 });

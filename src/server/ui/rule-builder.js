@@ -1,0 +1,568 @@
+// The rule builder: a segment as AND/OR groups of conditions on traits, events, the
+// person's account and other segments — no SQL. The model is a plain tree; the DOM is
+// rebuilt from it on structural changes, while typing only re-serialises. Every change
+// sizes the draft (debounced POST /segments/size); saving goes through the API, and each
+// issue path it answers (`rules.all.1.trait`) is shown next to the control that built it.
+
+import { api, ApiError, path } from './api.js';
+import { announce, check, clearInvalid, debounce, errorBox, field, FieldIssues, fmt, h, IDENTIFIER, markInvalid, showFormError, slot, table, uid } from './dom.js';
+
+const OPS_BY_KIND = {
+  string: ['eq', 'neq', 'in', 'not_in', 'contains', 'starts_with', 'is_null', 'is_not_null'],
+  number: ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'not_in', 'is_null', 'is_not_null'],
+  time: ['within_last', 'not_within_last', 'between_ago', 'gt', 'gte', 'lt', 'lte', 'between', 'is_null', 'is_not_null'],
+  boolean: ['eq', 'neq', 'is_null', 'is_not_null'],
+};
+const ALL_OPS = [...new Set(Object.values(OPS_BY_KIND).flat())];
+const OP_LABELS = {
+  eq: 'is',
+  neq: 'is not',
+  in: 'is one of',
+  not_in: 'is none of',
+  contains: 'contains',
+  starts_with: 'starts with',
+  is_null: 'is empty',
+  is_not_null: 'is not empty',
+  gt: 'is greater than / after',
+  gte: 'is at least / on or after',
+  lt: 'is less than / before',
+  lte: 'is at most / on or before',
+  between: 'is between',
+  within_last: 'is within the last',
+  not_within_last: 'is more than … ago',
+  between_ago: 'is between … ago',
+};
+const UNITS = ['minute', 'hour', 'day', 'week', 'month', 'year'];
+const CONDITION_TYPES = [
+  { type: 'trait', title: 'Trait' },
+  { type: 'event', title: 'Event' },
+  { type: 'account_trait', title: 'Account trait' },
+  { type: 'in_segment', title: 'In segment' },
+  { type: 'json', title: 'Rule as JSON (advanced)' },
+];
+const TIMES = [
+  { value: 'at_least', title: 'at least' },
+  { value: 'at_most', title: 'at most' },
+  { value: 'exactly', title: 'exactly' },
+];
+
+/** Which value inputs an operator needs: none, one, a list, a pair, a relative amount (+ unit). */
+function shapeOf(op) {
+  if (op === 'is_null' || op === 'is_not_null') return 'none';
+  if (op === 'between') return 'pair';
+  if (op === 'between_ago') return 'relative-pair';
+  if (op === 'in' || op === 'not_in') return 'list';
+  if (op === 'within_last' || op === 'not_within_last') return 'relative';
+  return 'one';
+}
+
+// ---- model ---------------------------------------------------------------------------------
+
+export const newGroup = (op = 'all') => ({ type: 'group', op, negate: false, children: [] });
+
+function newCondition(type) {
+  switch (type) {
+    case 'trait':
+    case 'account_trait':
+      return { type, negate: false, name: '', op: 'eq', value: '', value2: '', unit: 'day' };
+    case 'event':
+      return { type, negate: false, event: '', source: '', times: 'at_least', count: '1', within: '', unit: 'day' };
+    case 'in_segment':
+      return { type, negate: false, segment: '' };
+    default:
+      return { type: 'json', negate: false, text: '{ "trait": "", "op": "eq", "value": "" }' };
+  }
+}
+
+const valueText = (v) => (v === undefined || v === null ? '' : String(v));
+
+/** A rule tree (as the API stores it) → the builder's model; what the builder cannot show stays JSON. */
+export function fromRule(rule) {
+  if (!rule || typeof rule !== 'object') return newGroup();
+  if (Array.isArray(rule.all) || Array.isArray(rule.any)) {
+    const op = Array.isArray(rule.all) ? 'all' : 'any';
+    return { type: 'group', op, negate: false, children: rule[op].map(fromRule) };
+  }
+  if ('not' in rule && Object.keys(rule).length === 1) {
+    const inner = fromRule(rule.not);
+    inner.negate = !inner.negate;
+    return inner;
+  }
+  const kind = 'trait' in rule ? 'trait' : 'account_trait' in rule ? 'account_trait' : null;
+  if (kind && Object.keys(rule).every((k) => [kind, 'op', 'value', 'unit'].includes(k))) {
+    const pair = Array.isArray(rule.value) && (rule.op === 'between' || rule.op === 'between_ago');
+    return {
+      type: kind,
+      negate: false,
+      name: rule[kind],
+      op: rule.op,
+      value: pair ? valueText(rule.value[0]) : Array.isArray(rule.value) ? rule.value.join(', ') : valueText(rule.value),
+      value2: pair ? valueText(rule.value[1]) : '',
+      unit: rule.unit || 'day',
+    };
+  }
+  if ('event' in rule && !rule.aggregate && !(rule.where && rule.where.length) && Object.keys(rule).every((k) => ['event', 'source', 'times', 'within', 'where'].includes(k))) {
+    const times = rule.times ? Object.keys(rule.times)[0] : 'at_least';
+    return {
+      type: 'event',
+      negate: false,
+      event: rule.event,
+      source: rule.source || '',
+      times,
+      count: rule.times ? String(rule.times[times]) : '1',
+      within: rule.within ? String(rule.within.last) : '',
+      unit: rule.within ? rule.within.unit : 'day',
+    };
+  }
+  if ('in_segment' in rule && Object.keys(rule).length === 1) return { type: 'in_segment', negate: false, segment: rule.in_segment };
+  return { type: 'json', negate: false, text: JSON.stringify(rule, null, 2) };
+}
+
+/** One typed value from the text the marketer wrote, by the trait's kind when known. */
+function typed(text, kind) {
+  const t = String(text).trim();
+  if (kind === 'number' || (kind === undefined && /^-?\d+(\.\d+)?$/.test(t))) return t !== '' && !Number.isNaN(Number(t)) ? Number(t) : t;
+  if (kind === 'boolean') return t === 'true' ? true : t === 'false' ? false : t;
+  return t;
+}
+
+/**
+ * The model → the API's rule tree. `register(path, element)` records which control built
+ * each part; `problems` collects what is incomplete (checked here, before any request).
+ */
+function toRule(node, at, ctx) {
+  const wrap = (rule) => (node.negate ? { not: rule } : rule);
+  const p = node.negate ? `${at}.not` : at;
+  const c = node.controls || {};
+  ctx.register(at, node.el);
+  if (node.negate) ctx.register(p, node.el);
+  if (node.type === 'group') {
+    if (!node.children.length) ctx.problem(node.el, 'Add at least one condition to this group, or remove it.');
+    return wrap({ [node.op]: node.children.map((child, i) => toRule(child, `${p}.${node.op}.${i}`, ctx)) });
+  }
+  if (node.type === 'trait' || node.type === 'account_trait') {
+    ctx.register(`${p}.${node.type}`, c.name);
+    ctx.register(`${p}.op`, c.op);
+    ctx.register(`${p}.value`, c.value);
+    if (c.value2) ctx.register(`${p}.value.1`, c.value2);
+    if (c.value) ctx.register(`${p}.value.0`, c.value);
+    if (c.unit) ctx.register(`${p}.unit`, c.unit);
+    const name = node.name.trim();
+    if (!name) ctx.problem(c.name, 'Choose a trait.');
+    const kind = (node.type === 'trait' ? ctx.traits : ctx.accountTraits).get(name.toLowerCase());
+    const rule = { [node.type]: name, op: node.op };
+    const relative = ['within_last', 'not_within_last', 'between_ago'].includes(node.op);
+    if (node.op === 'is_null' || node.op === 'is_not_null') return wrap(rule);
+    if (node.op === 'between' || node.op === 'between_ago') {
+      if (node.value.trim() === '' || node.value2.trim() === '') ctx.problem(node.value.trim() === '' ? c.value : c.value2, 'Give both ends of the range.');
+      rule.value = [typed(node.value, relative ? 'number' : kind), typed(node.value2, relative ? 'number' : kind)];
+    } else if (node.op === 'in' || node.op === 'not_in') {
+      const list = node.value.split(',').map((v) => v.trim()).filter(Boolean);
+      if (!list.length) ctx.problem(c.value, 'Give one or more values, separated by commas.');
+      rule.value = list.map((v) => typed(v, kind));
+    } else {
+      if (node.value.trim() === '') ctx.problem(c.value, 'Give a value.');
+      rule.value = typed(node.value, relative ? 'number' : kind);
+    }
+    if (relative) rule.unit = node.unit;
+    return wrap(rule);
+  }
+  if (node.type === 'event') {
+    ctx.register(`${p}.event`, c.event);
+    ctx.register(`${p}.source`, c.source);
+    ctx.register(`${p}.times`, c.count);
+    ctx.register(`${p}.within`, c.within);
+    ctx.register(`${p}.within.unit`, c.unit);
+    if (!node.event.trim()) ctx.problem(c.event, 'Name the event.');
+    const count = Number(node.count);
+    if (!Number.isInteger(count) || count < 0) ctx.problem(c.count, 'A whole number of times, 0 or more.');
+    const rule = { event: node.event.trim() };
+    if (node.source.trim()) rule.source = node.source.trim();
+    if (!(node.times === 'at_least' && count === 1)) rule.times = { [node.times]: count };
+    if (String(node.within).trim() !== '') {
+      const last = Number(node.within);
+      if (!Number.isInteger(last) || last < 1) ctx.problem(c.within, 'A whole number, 1 or more (or leave empty for any time).');
+      rule.within = { last, unit: node.unit };
+    }
+    return wrap(rule);
+  }
+  if (node.type === 'in_segment') {
+    ctx.register(`${p}.in_segment`, c.segment);
+    if (!node.segment) ctx.problem(c.segment, 'Choose a segment.');
+    return wrap({ in_segment: node.segment });
+  }
+  ctx.register(p, c.text);
+  try {
+    return wrap(JSON.parse(node.text));
+  } catch (error) {
+    ctx.problem(c.text, `Not valid JSON: ${error.message}`);
+    return wrap({});
+  }
+}
+
+// ---- view ----------------------------------------------------------------------------------
+
+function select(options, value, attrs = {}) {
+  return h(
+    'select',
+    attrs,
+    options.map((o) => {
+      const [v, title] = typeof o === 'string' ? [o, o] : [o.value, o.title];
+      return h('option', { value: v, selected: v === value }, title);
+    }),
+  );
+}
+
+/** The builder: `onChange` runs after every edit; `names` supplies trait and segment names. */
+export function ruleBuilder(root, names, onChange) {
+  const holder = h('div', { class: 'builder' });
+  let focusNext;
+  const traitsList = uid('traits');
+  const accountList = uid('account-traits');
+
+  const focusables = () => [...holder.querySelectorAll('input, select, textarea, button')];
+  /** Rebuilds the DOM from the model; focus goes to `focusNext`, else stays at the same place in the tab order. */
+  const rerender = () => {
+    const focusedAt = focusables().indexOf(document.activeElement);
+    holder.replaceChildren(
+      h('datalist', { id: traitsList }, [...names.traits.keys()].map((t) => h('option', { value: t }))),
+      h('datalist', { id: accountList }, [...names.accountTraits.keys()].map((t) => h('option', { value: t }))),
+      renderGroup(root, null, 0),
+    );
+    if (focusNext && focusNext.el) {
+      // A new condition (or a group's first one) is focused at what it asks for, past its NOT box.
+      const target = focusNext.el.querySelector('.condition-body input, .condition-body select, .condition-body textarea') || focusNext.el.querySelector('input, select, textarea') || focusNext.el;
+      target.focus();
+    } else if (focusedAt >= 0) {
+      const again = focusables()[focusedAt];
+      if (again) again.focus();
+    }
+    focusNext = undefined;
+    onChange();
+  };
+
+  const removeButton = (label, onRemove) => h('button', { type: 'button', class: 'secondary small', onclick: onRemove, 'aria-label': label }, 'Remove');
+
+  const negateBox = (node, label) => {
+    const box = h('input', { type: 'checkbox', checked: node.negate });
+    box.addEventListener('change', () => {
+      node.negate = box.checked;
+      onChange();
+    });
+    return check(label, box);
+  };
+
+  function renderGroup(group, parent, depth) {
+    const opSelect = select(
+      [
+        { value: 'all', title: 'all of (AND)' },
+        { value: 'any', title: 'any of (OR)' },
+      ],
+      group.op,
+      { 'data-group-op': '' },
+    );
+    opSelect.addEventListener('change', () => {
+      group.op = opSelect.value;
+      onChange();
+    });
+    const kind = select(CONDITION_TYPES.map((t) => ({ value: t.type, title: t.title })), 'trait');
+    const addCondition = h('button', { type: 'button', class: 'secondary' }, 'Add condition');
+    addCondition.addEventListener('click', () => {
+      const node = newCondition(kind.value);
+      group.children.push(node);
+      focusNext = node;
+      rerender();
+    });
+    const addGroup = h('button', { type: 'button', class: 'secondary' }, 'Add group');
+    addGroup.addEventListener('click', () => {
+      const node = newGroup(group.op === 'all' ? 'any' : 'all');
+      node.children.push(newCondition('trait'));
+      group.children.push(node);
+      focusNext = node;
+      rerender();
+    });
+    const legendText = depth === 0 ? 'Members match' : 'Group: members match';
+    const el = h(
+      'fieldset',
+      { class: `group depth-${Math.min(depth, 3)}`, 'data-group': depth },
+      h('legend', {}, legendText),
+      h('div', { class: 'row' }, field('Match', opSelect, { class: 'compact' }), depth > 0 ? negateBox(group, 'Exclude people matching this group (NOT)') : null, parent ? removeButton('Remove this group', () => remove(parent, group)) : null),
+      group.children.length ? h('ol', { class: 'conditions' }, group.children.map((child) => h('li', {}, child.type === 'group' ? renderGroup(child, group, depth + 1) : renderCondition(child, group)))) : h('p', { class: 'muted' }, 'No conditions yet.'),
+      h('div', { class: 'row add' }, field('New condition', kind, { class: 'compact' }), addCondition, addGroup),
+    );
+    group.el = el;
+    group.controls = { op: opSelect };
+    return el;
+  }
+
+  function remove(parent, node) {
+    parent.children.splice(parent.children.indexOf(node), 1);
+    focusNext = parent;
+    rerender();
+  }
+
+  const bind = (node, key, control, event = 'input') => {
+    control.addEventListener(event, () => {
+      node[key] = control.type === 'checkbox' ? control.checked : control.value;
+      onChange();
+    });
+    return control;
+  };
+
+  function renderCondition(node, parent) {
+    const c = {};
+    const parts = [];
+    const title = CONDITION_TYPES.find((t) => t.type === node.type).title;
+    if (node.type === 'trait' || node.type === 'account_trait') {
+      const catalog = node.type === 'trait' ? names.traits : names.accountTraits;
+      c.name = bind(node, 'name', h('input', { type: 'text', value: node.name, list: node.type === 'trait' ? traitsList : accountList, autocomplete: 'off', spellcheck: 'false', 'data-part': 'name' }));
+      const kind = catalog.get(node.name.trim().toLowerCase());
+      const ops = kind ? OPS_BY_KIND[kind] : ALL_OPS;
+      if (!ops.includes(node.op)) node.op = ops[0];
+      c.op = select(ops.map((o) => ({ value: o, title: OP_LABELS[o] })), node.op, { 'data-part': 'op' });
+      // A trait of another kind offers other operators, and an operator can need other value
+      // inputs: rebuild then (after the focus has moved on, so Tab keeps its place).
+      c.name.addEventListener('change', () => {
+        if (catalog.get(node.name.trim().toLowerCase()) !== kind) setTimeout(rerender);
+      });
+      c.op.addEventListener('change', () => {
+        const before = shapeOf(node.op);
+        node.op = c.op.value;
+        onChange();
+        if (shapeOf(node.op) !== before) setTimeout(rerender);
+      });
+      parts.push(field(node.type === 'trait' ? 'Trait' : 'Account trait', c.name, { hint: kind ? `${kind}` : null }), field('Operator', c.op));
+      const relative = ['within_last', 'not_within_last', 'between_ago'].includes(node.op);
+      const inputType = relative || kind === 'number' ? 'number' : kind === 'time' ? 'text' : 'text';
+      if (node.op === 'between' || node.op === 'between_ago') {
+        c.value = bind(node, 'value', h('input', { type: inputType, value: node.value, 'data-part': 'value' }));
+        c.value2 = bind(node, 'value2', h('input', { type: inputType, value: node.value2, 'data-part': 'value2' }));
+        parts.push(field(relative ? 'From (units ago)' : 'From', c.value), field(relative ? 'To (units ago)' : 'To', c.value2));
+      } else if (node.op !== 'is_null' && node.op !== 'is_not_null') {
+        c.value = bind(node, 'value', h('input', { type: node.op === 'in' || node.op === 'not_in' ? 'text' : inputType, value: node.value, 'data-part': 'value' }));
+        parts.push(field(node.op === 'in' || node.op === 'not_in' ? 'Values (comma-separated)' : relative ? 'How many' : 'Value', c.value, { hint: kind === 'time' && !relative ? 'a date, e.g. 2026-01-31' : null }));
+      }
+      if (relative) {
+        c.unit = bind(node, 'unit', select(UNITS, node.unit, { 'data-part': 'unit' }), 'change');
+        parts.push(field('Unit', c.unit));
+      }
+    } else if (node.type === 'event') {
+      c.event = bind(node, 'event', h('input', { type: 'text', value: node.event, autocomplete: 'off', spellcheck: 'false', 'data-part': 'event' }));
+      c.times = bind(node, 'times', select(TIMES, node.times, { 'data-part': 'times' }), 'change');
+      c.count = bind(node, 'count', h('input', { type: 'number', min: '0', step: '1', value: node.count, 'data-part': 'count' }));
+      c.within = bind(node, 'within', h('input', { type: 'number', min: '1', step: '1', value: node.within, 'data-part': 'within' }));
+      c.unit = bind(node, 'unit', select(UNITS, node.unit, { 'data-part': 'unit' }), 'change');
+      c.source = bind(node, 'source', h('input', { type: 'text', value: node.source, autocomplete: 'off', spellcheck: 'false', 'data-part': 'source' }));
+      parts.push(field('Event', c.event), field('Happened', c.times), field('Times', c.count), field('Within the last', c.within, { hint: 'empty: any time' }), field('Unit', c.unit), field('Events source', c.source, { hint: 'optional; default: the first' }));
+    } else if (node.type === 'in_segment') {
+      const options = [{ value: '', title: '— choose —' }, ...names.segments.map((name) => ({ value: name, title: name }))];
+      c.segment = bind(node, 'segment', select(options, node.segment, { 'data-part': 'segment' }), 'change');
+      parts.push(field('Segment', c.segment));
+    } else {
+      c.text = bind(node, 'text', h('textarea', { rows: '4', spellcheck: 'false', 'data-part': 'json' }, node.text));
+      parts.push(field('Rule (JSON, as in segments/*.yml)', c.text, { class: 'wide' }));
+    }
+    const el = h(
+      'div',
+      { class: 'condition', 'data-condition': node.type },
+      h('div', { class: 'condition-head' }, h('strong', {}, title), negateBox(node, 'NOT'), removeButton(`Remove this ${title.toLowerCase()} condition`, () => remove(parent, node))),
+      h('div', { class: 'condition-body' }, parts),
+    );
+    node.el = el;
+    node.controls = c;
+    return el;
+  }
+
+  rerender();
+  return { el: holder, rerender };
+}
+
+// ---- page ----------------------------------------------------------------------------------
+
+/** Trait names with their kinds, read from a segment's columns (a segment's rows are its subject's columns). */
+async function subjectColumns(segments, over) {
+  const sample = segments.find((s) => s.over === over);
+  if (!sample) return new Map();
+  try {
+    const { columns } = await api('GET', `/sync-sources/columns?segment=${encodeURIComponent(sample.name)}`);
+    return new Map(columns.filter((c) => c.name !== 'split_group' && c.name !== 'profile_id' && c.name !== 'account_id').map((c) => [c.name, c.kind]));
+  } catch {
+    return new Map(); // suggestions only: the API still checks every name
+  }
+}
+
+/** New segment (`#/segments/new`) or edit an API segment (`#/segments/NAME/edit`). */
+export function segmentEditorPage({ name }) {
+  const editing = Boolean(name);
+  const container = slot(async () => {
+    let definition = { over: 'profiles', rules: { all: [] } };
+    const { segments } = await api('GET', '/segments');
+    if (editing) {
+      const view = await api('GET', path('segments', name));
+      if (view.origin !== 'api') throw new ApiError(-1, `${name} is defined by ${view.file || 'a file'}; edit the file instead.`);
+      definition = view.definition || definition;
+    }
+    return editor(definition, segments);
+  });
+
+  async function editor(definition, segments) {
+    const issues = new FieldIssues();
+    const box = h('div', { 'aria-live': 'polite' });
+    const sizeBox = h('div', { class: 'live-size', 'aria-live': 'polite', 'data-live-size': '' }, h('p', { class: 'muted' }, 'Add a condition to see how many people match.'));
+    const nameInput = h('input', { type: 'text', name: 'name', value: editing ? name : '', required: true, autocomplete: 'off', spellcheck: 'false', readonly: editing });
+    const description = h('input', { type: 'text', name: 'description', value: definition.description || '', autocomplete: 'off' });
+    const over = select(
+      [
+        { value: 'profiles', title: 'people (profiles)' },
+        { value: 'accounts', title: 'companies (accounts)' },
+      ],
+      definition.over || 'profiles',
+    );
+    const names = {
+      traits: await subjectColumns(segments, definition.over || 'profiles'),
+      accountTraits: await subjectColumns(segments, 'accounts'),
+      segments: segments.filter((s) => s.name !== name && s.over === (definition.over || 'profiles')).map((s) => s.name),
+    };
+    const root = fromRule(definition.rules);
+    const model = root.type === 'group' && !root.negate ? root : { ...newGroup('all'), children: [root] };
+    let seq = 0;
+    let lastGood;
+
+    /** The definition as the API takes it, with issues registered; undefined while incomplete. */
+    const serialise = (mark) => {
+      issues.reset();
+      issues.register('name', nameInput);
+      issues.register('description', description);
+      issues.register('over', over);
+      const problems = [];
+      const ctx = {
+        traits: names.traits,
+        accountTraits: names.accountTraits,
+        register: (p, el) => el && issues.register(p, el),
+        problem: (el, message) => problems.push({ el, message }),
+      };
+      const rules = toRule(model, 'rules', ctx);
+      if (!model.children.length) problems.length = 0;
+      if (mark) for (const problem of problems) if (problem.el) markInvalid(problem.el, problem.message);
+      const spec = { over: over.value, rules };
+      if (description.value.trim()) spec.description = description.value.trim();
+      return { spec, complete: problems.length === 0 && model.children.length > 0, problems };
+    };
+
+    const resize = debounce(async () => {
+      const { spec, complete, problems } = serialise(false);
+      const mine = ++seq;
+      try {
+        if (!model.children.length) {
+          sizeBox.replaceChildren(h('p', { class: 'muted' }, 'Add a condition to see how many people match.'));
+          return;
+        }
+        if (!complete) {
+          sizeBox.replaceChildren(h('p', { class: 'muted', 'data-incomplete': problems.length }, `Complete ${problems.length} part(s) of the conditions to see the size.`));
+          clearInvalid(builder.el);
+          // Empty inputs are not errors while the marketer is still typing; wrong ones are.
+          for (const problem of problems) if (problem.el && problem.el.value) markInvalid(problem.el, problem.message);
+          return;
+        }
+        const size = await api('POST', '/segments/size', spec);
+        if (mine !== seq) return;
+        lastGood = size;
+        clearInvalid(builder.el);
+        const max = Math.max(1, ...size.steps.map((step) => step.count));
+        sizeBox.replaceChildren(
+          h('p', { class: 'size-now' }, 'Live size: ', h('strong', { 'data-size': size.size }, fmt(size.size)), size.size === 1 ? ' member' : ' members'),
+          table(
+            [
+              { key: 'label', title: 'After condition group' },
+              { key: 'count', title: 'Count', num: true, cell: (step) => fmt(step.count) },
+              { key: 'share', title: 'Share', num: true, cell: (step) => `${Math.round((step.count / max) * 100)}%` },
+            ],
+            size.steps,
+            { id: 'draft-steps', label: 'Size after each condition group' },
+          ),
+        );
+        announce(`Live size ${size.size}`);
+      } catch (error) {
+        if (mine !== seq) return;
+        clearInvalid(builder.el);
+        const fieldIssues = error instanceof ApiError ? error.issues : [];
+        // While the marketer types, focus stays where it is: the marks only point.
+        const unmatched = fieldIssues.length ? issues.show(fieldIssues, { focus: false }) : [];
+        sizeBox.replaceChildren(errorBox(error, fieldIssues.length ? { message: lastGood ? `The size cannot be computed: ${fieldIssues.length - unmatched.length} problem(s) marked next to their fields.` : 'Fix the marked conditions to see the size.', issues: unmatched } : {}));
+      } finally {
+        if (mine === seq) sizeBox.removeAttribute('aria-busy');
+      }
+    }, 350);
+
+    const onChange = () => {
+      sizeBox.setAttribute('aria-busy', 'true');
+      resize();
+    };
+    const builder = ruleBuilder(model, names, onChange);
+    for (const control of [description, over]) control.addEventListener('input', onChange);
+    over.addEventListener('change', async () => {
+      names.traits = await subjectColumns(segments, over.value);
+      names.segments = segments.filter((s) => s.name !== name && s.over === over.value).map((s) => s.name);
+      builder.rerender();
+    });
+
+    const saveButton = h('button', { type: 'submit' }, editing ? 'Save changes' : 'Save segment');
+    const form = h(
+      'form',
+      {
+        novalidate: true,
+        'data-form': 'segment',
+        onsubmit: async (event) => {
+          event.preventDefault();
+          clearInvalid(form);
+          box.replaceChildren();
+          const { spec, problems } = serialise(true);
+          const local = [...problems];
+          if (!editing && !IDENTIFIER.test(nameInput.value.trim())) {
+            const message = 'A name of letters, digits and _ (not starting with a digit), e.g. vip_customers.';
+            markInvalid(nameInput, message);
+            local.unshift({ el: nameInput, message });
+          }
+          if (!model.children.length) {
+            markInvalid(model.el, 'Add at least one condition.');
+            local.push({ el: model.el, message: 'Add at least one condition.' });
+          }
+          if (local.length) {
+            box.replaceChildren(errorBox(new ApiError(-1, `${local.length} problem(s) are marked next to their fields.`)));
+            const first = local[0].el;
+            (first.matches('input, select, textarea') ? first : first.querySelector('input, select, textarea') || first).focus();
+            return;
+          }
+          saveButton.disabled = true;
+          try {
+            const target = nameInput.value.trim();
+            if (editing) await api('PUT', path('segments', target), spec);
+            else await api('POST', '/segments', { name: target, ...spec });
+            announce(`Segment ${target} saved`);
+            location.hash = `#/segments/${encodeURIComponent(target)}`;
+          } catch (error) {
+            if (error instanceof ApiError && error.status === 409) {
+              markInvalid(nameInput, error.message);
+              nameInput.focus();
+              box.replaceChildren(errorBox(error));
+            } else {
+              showFormError(box, error, issues);
+            }
+          } finally {
+            saveButton.disabled = false;
+          }
+        },
+      },
+      h('div', { class: 'row align-top' }, field('Segment name', nameInput, { hint: editing ? 'names cannot change' : 'letters, digits and _; e.g. vip_customers' }), field('Description', description, { class: 'grow' }), field('Members are', over)),
+      h('h2', {}, 'Conditions'),
+      builder.el,
+      h('h2', {}, 'Size'),
+      sizeBox,
+      box,
+      h('div', { class: 'row' }, saveButton, h('a', { href: editing ? `#/segments/${encodeURIComponent(name)}` : '#/segments' }, 'Cancel')),
+    );
+    return [form];
+  }
+
+  return [h('p', {}, h('a', { href: '#/segments' }, '← All segments')), h('h1', {}, editing ? `Edit ${name}` : 'New segment'), container];
+}
