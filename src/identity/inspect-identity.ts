@@ -3,11 +3,13 @@
  * one profile with every identifier, the edges that joined them (with the sources and when
  * they were seen), the edges and values that were rejected and why, and its merge/split
  * history; and graph-wide figures. Reads only output and state tables.
+ * `mergePathOf` is the part of explain the API's profile lookup shows (edges, the path from
+ * the looked-up identifier, limit rejections, merge history) in one statement.
  */
 import { CdpError, configError } from '../errors';
-import type { Row, Warehouse } from '../warehouse';
+import type { Dialect, Row, Warehouse } from '../warehouse';
 import type { IdentityPlan } from './identity-plan';
-import { identityTables } from './identity-tables';
+import { identityTables, type IdentityTables } from './identity-tables';
 import { normalizeIdentifier } from './normalize-value';
 import { tableExists } from './sql-kit';
 
@@ -44,6 +46,21 @@ async function assertResolved(warehouse: Warehouse, plan: IdentityPlan): Promise
   }
 }
 
+/** Order of a profile's edges: oldest first, then by endpoints — the order they joined the profile in. */
+const EDGE_ORDER = (q: (n: string) => string) => ['first_seen', 'a_type', 'a_value', 'b_type', 'b_value', 'source'].map((c) => `e.${q(c)}`).join(', ');
+
+/** The stored edges with both ends in profile `pid` (a SQL literal), self-edges left out. */
+function profileEdgesSql(d: Dialect, T: IdentityTables, pid: string): string {
+  const q = (n: string) => d.quoteIdent(n);
+  return (
+    `SELECT e.${q('a_type')}, e.${q('a_value')}, e.${q('b_type')}, e.${q('b_value')}, e.${q('source')}, e.${q('first_seen')}, e.${q('last_seen')}\n` +
+    `FROM ${d.qualify(T.edges)} AS e\n` +
+    `JOIN ${d.qualify(T.registry)} AS ra ON ra.${q('identifier_type')} = e.${q('a_type')} AND ra.${q('identifier_value')} = e.${q('a_value')}\n` +
+    `JOIN ${d.qualify(T.registry)} AS rb ON rb.${q('identifier_type')} = e.${q('b_type')} AND rb.${q('identifier_value')} = e.${q('b_value')}\n` +
+    `WHERE ra.${q('profile_id')} = ${pid} AND rb.${q('profile_id')} = ${pid} AND NOT (e.${q('a_type')} = e.${q('b_type')} AND e.${q('a_value')} = e.${q('b_value')})`
+  );
+}
+
 export async function explainIdentifier(warehouse: Warehouse, plan: IdentityPlan, lookupText: string): Promise<ExplainResult> {
   const lookup = parseLookup(plan, lookupText);
   await assertResolved(warehouse, plan);
@@ -66,14 +83,7 @@ export async function explainIdentifier(warehouse: Warehouse, plan: IdentityPlan
   const identifiers = await warehouse.query(
     `SELECT ${q('identifier_type')}, ${q('identifier_value')}, ${q('first_seen')}, ${q('last_seen')}, ${q('sources')} FROM ${d.qualify(T.graph)} WHERE ${q('profile_id')} = ${pid} ORDER BY ${q('first_seen')}, ${q('identifier_type')}, ${q('identifier_value')}`,
   );
-  const edges = await warehouse.query(
-    `SELECT e.${q('a_type')}, e.${q('a_value')}, e.${q('b_type')}, e.${q('b_value')}, e.${q('source')}, e.${q('first_seen')}, e.${q('last_seen')}\n` +
-      `FROM ${d.qualify(T.edges)} AS e\n` +
-      `JOIN ${d.qualify(T.registry)} AS ra ON ra.${q('identifier_type')} = e.${q('a_type')} AND ra.${q('identifier_value')} = e.${q('a_value')}\n` +
-      `JOIN ${d.qualify(T.registry)} AS rb ON rb.${q('identifier_type')} = e.${q('b_type')} AND rb.${q('identifier_value')} = e.${q('b_value')}\n` +
-      `WHERE ra.${q('profile_id')} = ${pid} AND rb.${q('profile_id')} = ${pid} AND NOT (e.${q('a_type')} = e.${q('b_type')} AND e.${q('a_value')} = e.${q('b_value')})\n` +
-      `ORDER BY e.${q('first_seen')}, e.${q('a_type')}, e.${q('a_value')}, e.${q('b_type')}, e.${q('b_value')}, e.${q('source')}`,
-  );
+  const edges = await warehouse.query(`${profileEdgesSql(d, T, pid)}\nORDER BY ${EDGE_ORDER(q)}`);
   const rejected = await warehouse.query(
     `SELECT ${q('kind')}, ${q('reason')}, ${q('identifier_type')}, ${q('identifier_value')}, ${q('other_type')}, ${q('other_value')}, ${q('sources')}, ${q('profile_id')}, ${q('other_profile_id')}, ${q('first_seen')}\n` +
       `FROM ${d.qualify(T.rejections)} WHERE ${q('profile_id')} = ${pid} OR ${q('other_profile_id')} = ${pid} ORDER BY ${q('first_seen')}, ${q('identifier_value')}, ${q('other_value')}`,
@@ -133,4 +143,112 @@ export async function identityStats(warehouse: Warehouse, plan: IdentityPlan, op
     history: { merges: Number(history?.merges ?? 0), splits: Number(history?.splits ?? 0) },
     lastRun: lastRun ? { run: Number(lastRun.run), mode: String(lastRun.mode), started_at: lastRun.started_at instanceof Date ? lastRun.started_at : null } : undefined,
   };
+}
+
+export interface MergeStep {
+  /** The identifier this step brought into the profile. */
+  identifier: { type: string; value: string };
+  /** The identifier it shares a source row with, already in the path (the first step's is the looked-up one). */
+  joined_via: { type: string; value: string };
+  source: string;
+  /** Why they were joined, in words. */
+  rule: string;
+  first_seen: Date | null;
+}
+
+export interface MergePath {
+  /** Stored edges with both ends in the profile (at most 200, oldest first). */
+  edges: { a_type: string; a_value: string; b_type: string; b_value: string; source: string; first_seen: Date | null; last_seen: Date | null }[];
+  /** From the looked-up identifier outwards: each other identifier, by the earliest edge that reaches it. */
+  steps: MergeStep[];
+  /** Edges a limit kept out of (or away from) this profile: both values, the reason, the other profile. */
+  rejected: { reason: string; identifier: { type: string; value: string }; other: { type: string; value: string }; sources: string; profile_id: string | null; other_profile_id: string | null; first_seen: Date | null }[];
+  /** Merges and splits over identity runs that involved this profile. */
+  history: { run: number; kind: string; from_profile_id: string; to_profile_id: string; merged_at: Date | null; identifiers: number }[];
+  /** More edges than listed. */
+  truncated: boolean;
+}
+
+const PART = '__cdp_part';
+
+/**
+ * One statement: the profile's edges (limited), its limit rejections and its merge history
+ * as one UNION ALL with a part column — identity's state and output tables, read only.
+ */
+export function mergePathSql(d: Dialect, T: IdentityTables, profileId: string): string {
+  const q = (n: string) => d.quoteIdent(n);
+  const pid = d.literal(profileId);
+  const cols = ['a_type', 'a_value', 'b_type', 'b_value', 'source', 'detail', 'first_seen', 'last_seen', 'run', 'n', 'p1', 'p2'] as const;
+  const types: Record<(typeof cols)[number], 'string' | 'timestamp' | 'integer'> = { a_type: 'string', a_value: 'string', b_type: 'string', b_value: 'string', source: 'string', detail: 'string', first_seen: 'timestamp', last_seen: 'timestamp', run: 'integer', n: 'integer', p1: 'string', p2: 'string' };
+  /** A SELECT list in the shared column order; missing columns are typed NULLs. */
+  const select = (part: string, given: Partial<Record<(typeof cols)[number], string>>) =>
+    `SELECT ${d.literal(part)} AS ${q(PART)}, ${cols.map((c) => `${given[c] !== undefined ? d.cast(given[c]!, types[c]) : d.cast('NULL', types[c])} AS ${q(c)}`).join(', ')}`;
+  const edges =
+    `SELECT * FROM (\n${select('edge', { a_type: `e.${q('a_type')}`, a_value: `e.${q('a_value')}`, b_type: `e.${q('b_type')}`, b_value: `e.${q('b_value')}`, source: `e.${q('source')}`, first_seen: `e.${q('first_seen')}`, last_seen: `e.${q('last_seen')}` })}\n` +
+    `FROM (${profileEdgesSql(d, T, pid)}) AS e\nORDER BY ${EDGE_ORDER(q)}\nLIMIT ${EDGE_LIMIT + 1}\n) AS edges`;
+  const rejected =
+    `${select('rejected', { a_type: q('identifier_type'), a_value: q('identifier_value'), b_type: q('other_type'), b_value: q('other_value'), source: q('sources'), detail: q('reason'), first_seen: q('first_seen'), p1: q('profile_id'), p2: q('other_profile_id') })}\n` +
+    `FROM ${d.qualify(T.rejections)} WHERE ${q('kind')} = 'limit' AND (${q('profile_id')} = ${pid} OR ${q('other_profile_id')} = ${pid})`;
+  const history =
+    `${select('history', { detail: q('kind'), first_seen: q('merged_at'), run: q('run'), n: q('identifiers'), p1: q('from_profile_id'), p2: q('to_profile_id') })}\n` +
+    `FROM ${d.qualify(T.merges)} WHERE ${q('from_profile_id')} = ${pid} OR ${q('to_profile_id')} = ${pid}`;
+  return [edges, rejected, history].join('\nUNION ALL\n');
+}
+
+/** The merge path of `profileId` as seen from `lookup` (one query; see mergePathSql). */
+export async function mergePathOf(warehouse: Warehouse, plan: IdentityPlan, profileId: string, lookup: { type: string; value: string }): Promise<MergePath> {
+  const rows = await warehouse.query(mergePathSql(warehouse.dialect, identityTables(plan), profileId));
+  const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  const date = (v: unknown) => (v instanceof Date ? v : v === null || v === undefined ? null : new Date(String(v)));
+  const edgeRows = rows.filter((r) => r[PART] === 'edge');
+  const order = (a: Row, b: Row) => (date(a.first_seen)?.getTime() ?? Infinity) - (date(b.first_seen)?.getTime() ?? Infinity);
+  const edges = edgeRows
+    .slice(0, EDGE_LIMIT)
+    .map((r) => ({ a_type: str(r.a_type), a_value: str(r.a_value), b_type: str(r.b_type), b_value: str(r.b_value), source: str(r.source), first_seen: date(r.first_seen), last_seen: date(r.last_seen) }));
+  return {
+    edges,
+    steps: pathFrom(lookup, edges),
+    rejected: rows
+      .filter((r) => r[PART] === 'rejected')
+      .sort(order)
+      .map((r) => ({
+        reason: str(r.detail),
+        identifier: { type: str(r.a_type), value: str(r.a_value) },
+        other: { type: str(r.b_type), value: str(r.b_value) },
+        sources: str(r.source),
+        profile_id: r.p1 === null || r.p1 === undefined ? null : String(r.p1),
+        other_profile_id: r.p2 === null || r.p2 === undefined ? null : String(r.p2),
+        first_seen: date(r.first_seen),
+      })),
+    history: rows
+      .filter((r) => r[PART] === 'history')
+      .map((r) => ({ run: Number(r.run), kind: str(r.detail), from_profile_id: str(r.p1), to_profile_id: str(r.p2), merged_at: date(r.first_seen), identifiers: Number(r.n ?? 0) }))
+      .sort((a, b) => a.run - b.run || a.from_profile_id.localeCompare(b.from_profile_id)),
+    truncated: edgeRows.length > EDGE_LIMIT,
+  };
+}
+
+/**
+ * Grows the path from the looked-up identifier: edges are taken oldest first, and an edge
+ * with exactly one end already in the path brings the other end in, through the shared one.
+ */
+function pathFrom(start: { type: string; value: string }, edges: MergePath['edges']): MergeStep[] {
+  const key = (type: string, value: string) => `${type}\0${value}`;
+  const reached = new Set([key(start.type, start.value)]);
+  const steps: MergeStep[] = [];
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const e of edges) {
+      const a = reached.has(key(e.a_type, e.a_value));
+      const b = reached.has(key(e.b_type, e.b_value));
+      if (a === b) continue;
+      const [via, next] = a ? [{ type: e.a_type, value: e.a_value }, { type: e.b_type, value: e.b_value }] : [{ type: e.b_type, value: e.b_value }, { type: e.a_type, value: e.a_value }];
+      reached.add(key(next.type, next.value));
+      steps.push({ identifier: next, joined_via: via, source: e.source, rule: `${via.type} and ${next.type} were in one row of source ${e.source}`, first_seen: e.first_seen });
+      grew = true;
+      break; // again from the oldest edge: the path follows the order the profile grew in
+    }
+  }
+  return steps;
 }

@@ -13,6 +13,13 @@
  *
  * Sync schedules follow the sync definitions (files and API) and are reconciled on start and
  * every `reconcileMs`; `models` and `segments` schedules are set through the API.
+ *
+ * Pausing (`pause`, any key — also a file sync's `sync:<name>`, whose spec the API never
+ * changes) is operational state kept next to the spec: a paused row has no next fire (so
+ * `tick` never claims it, and a fire racing the pause loses the CAS) and is skipped by
+ * `after:` chains; reconciling or re-setting the spec keeps it paused. Resuming starts a
+ * fresh series from now: fires missed while paused are not caught up. A manual trigger
+ * (API "run now", `cdp sync run`) does not go through schedules, so it still runs.
  */
 import { z } from 'zod';
 import type { ControlDb } from '../control';
@@ -34,11 +41,21 @@ export interface ScheduleView {
   origin: 'sync' | 'api';
   spec: ScheduleSpec;
   description: string;
+  /** Scheduled fires (and `after:` chains) are held; a manual trigger still runs. */
+  paused: boolean;
   next_fire_at: string | null;
   last_fire_at: string | null;
 }
 
-const storedSpecSchema = z.object({ origin: z.enum(['sync', 'api']), spec: scheduleSpecSchema });
+const storedSpecSchema = z.object({ origin: z.enum(['sync', 'api']), spec: scheduleSpecSchema, paused: z.boolean().optional() });
+
+/**
+ * The stored text of a schedule. Written the same way every time, so an unchanged spec is the
+ * same string (reconcile compares strings, and CAS-updates on them).
+ */
+function storedText(origin: 'sync' | 'api', spec: unknown, paused: boolean): string {
+  return JSON.stringify(paused ? { origin, spec, paused: true } : { origin, spec });
+}
 const rowSchema = z.object({ key: z.string(), spec: z.string(), next_fire_at: z.coerce.date().nullable(), last_fire_at: z.coerce.date().nullable() });
 
 export function jobOfKey(key: string): { kind: JobKind; target: string } {
@@ -85,11 +102,34 @@ export class Scheduler {
     return (await this.db.knex('cdp_schedules').where({ project: this.project, key }).delete()) > 0;
   }
 
+  /**
+   * Pauses or resumes a schedule (undefined: no such schedule). Paused: no next fire. Resumed:
+   * the next fire counted from `now` (what was missed meanwhile is not caught up).
+   */
+  async pause(key: string, paused: boolean, now = new Date()): Promise<ScheduleView | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const row = (await this.rows()).find((r) => r.key === key);
+      if (!row) return undefined;
+      const stored = storedSpecSchema.parse(JSON.parse(row.spec));
+      if (Boolean(stored.paused) !== paused) {
+        // The spec as it was written (not zod's re-ordered copy), so reconcile still sees it unchanged.
+        const raw = (JSON.parse(row.spec) as { spec: unknown }).spec;
+        const next = paused ? null : nextFire(stored.spec, now);
+        const updated = await this.db.knex('cdp_schedules').where({ project: this.project, key, spec: row.spec }).update({ spec: storedText(stored.origin, raw, paused), next_fire_at: next, updated_at: now });
+        if (updated !== 1) continue; // the spec changed under us (reconcile, another pause): read again
+      }
+      return (await this.list()).find((s) => s.key === key);
+    }
+    return (await this.list()).find((s) => s.key === key);
+  }
+
   private async put(entry: ScheduleEntry, origin: 'sync' | 'api', now: Date, rows: z.infer<typeof rowSchema>[]): Promise<void> {
-    const spec = JSON.stringify({ origin, spec: entry.spec });
     const existing = rows.find((r) => r.key === entry.key);
+    // A paused schedule stays paused when its spec changes (a sync file edited, PUT /schedules).
+    const paused = existing ? Boolean(storedSpecSchema.safeParse(JSON.parse(existing.spec)).data?.paused) : false;
+    const spec = storedText(origin, entry.spec, paused);
     if (existing?.spec === spec) return;
-    const next = nextFire(entry.spec, now);
+    const next = paused ? null : nextFire(entry.spec, now);
     if (existing) {
       // Compare-and-set on the old spec: with several workers reconciling, one update wins and the rest see it done.
       await this.db.knex('cdp_schedules').where({ project: this.project, key: entry.key, spec: existing.spec }).update({ spec, next_fire_at: next, updated_at: now });
@@ -112,6 +152,7 @@ export class Scheduler {
           origin: stored.origin,
           spec: stored.spec,
           description: describeSpec(stored.spec),
+          paused: Boolean(stored.paused),
           next_fire_at: row.next_fire_at?.toISOString() ?? null,
           last_fire_at: row.last_fire_at?.toISOString() ?? null,
         };
@@ -125,7 +166,8 @@ export class Scheduler {
     const enqueued: string[] = [];
     for (const row of due) {
       const fireAt = row.next_fire_at!;
-      const { spec } = storedSpecSchema.parse(JSON.parse(row.spec));
+      const { spec, paused } = storedSpecSchema.parse(JSON.parse(row.spec));
+      if (paused) continue; // a paused row has no next fire; this one was read before the pause landed
       const next = nextFire(spec, now, fireAt);
       const claimed = await this.db.knex('cdp_schedules').where({ project: this.project, key: row.key, next_fire_at: fireAt }).update({ next_fire_at: next, last_fire_at: fireAt });
       if (claimed !== 1) continue; // another process took this fire
@@ -145,7 +187,7 @@ export class Scheduler {
   async onSucceeded(tokens: string[]): Promise<string[]> {
     const enqueued: string[] = [];
     for (const schedule of await this.list()) {
-      if (schedule.spec.kind !== 'after') continue;
+      if (schedule.spec.kind !== 'after' || schedule.paused) continue;
       if (!schedule.spec.after.some((name) => tokens.includes(name))) continue;
       if (tokens.includes(schedule.key)) continue; // never chain a schedule onto itself
       enqueued.push(await this.enqueue({ ...jobOfKey(schedule.key), trigger: 'after', fireAt: new Date() }));

@@ -27,7 +27,8 @@ export interface SegmentReference {
 
 export type Subject = 'profiles' | 'accounts';
 
-const opsByKind: Record<ValueKind, readonly Operator[]> = {
+/** The operators a trait (or property) of each kind takes — the rule builder offers these. */
+export const operatorsByKind: Record<ValueKind, readonly Operator[]> = {
   string: ['eq', 'neq', 'in', 'not_in', 'contains', 'starts_with', 'is_null', 'is_not_null'],
   number: ['eq', 'neq', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte', 'between', 'is_null', 'is_not_null'],
   time: ['gt', 'gte', 'lt', 'lte', 'between', 'within_last', 'not_within_last', 'between_ago', 'is_null', 'is_not_null'],
@@ -134,7 +135,7 @@ function checkEvent(n: Record<string, unknown>, path: Path, scope: Subject, cata
 }
 
 function checkComparison(c: Comparison, kind: ValueKind, what: string, path: Path, fail: (path: Path, message: string) => void): void {
-  const allowed = opsByKind[kind];
+  const allowed = operatorsByKind[kind];
   if (!allowed.includes(c.op)) return fail([...path, 'op'], `operator '${c.op}' does not apply to ${what} (${kind}) — use one of ${allowed.join(', ')}`);
   const relative = (relativeDateOps as readonly string[]).includes(c.op);
   if (relative && c.unit === undefined) return fail([...path, 'unit'], `the window of '${c.op}' has no unit — add unit: day (or minute, hour, week, month, year)`);

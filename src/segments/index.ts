@@ -15,14 +15,14 @@ import { apiSegmentSources } from './segment-records';
 
 export { segmentRuleSchema, ruleKinds, operators, dateUnits, type Rule, type Operator, type EventCondition, type TraitCondition } from './rule-schema';
 export { segmentFileSchema, segmentFileShape, checkSegmentFile, segmentsConfigSchema, eventsSourceSchema, type SegmentFile, type SegmentsConfig } from './segment-file';
-export { checkRuleTree, type RuleIssue } from './check-rules';
+export { checkRuleTree, operatorsByKind, type RuleIssue } from './check-rules';
 export { valueKindOf, type Catalog, type ValueKind, type EventsCatalog } from './catalog';
 export { loadSegmentsSetup, planSegments, hasSegments, listSegmentFiles, mergeSegmentSources, SEGMENTS_DIR, SEGMENTS_CONFIG_FILE, type SegmentsPlan, type SegmentsSetup, type PlannedSegment, type SegmentSource, type SetupOptions } from './load-segments';
 export { readCatalog } from './read-catalog';
 export { membersSql, keysSql, sizeSql } from './segment-sql';
 export { describeRule } from './describe-rule';
 export { runSegments, type SegmentsRunResult, type SegmentResult, type SegmentsRunOptions } from './materialize-segments';
-export { segmentSize, previewSegment, segmentOverlap, listSegments, type SegmentSize, type SegmentOverlap, type SegmentListing, type PreviewOptions } from './inspect-segments';
+export { segmentSize, previewSegment, segmentOverlap, listSegments, segmentTrends, ruleCatalog, type SegmentSize, type SegmentOverlap, type SegmentListing, type PreviewOptions, type TrendPoint, type RuleCatalog } from './inspect-segments';
 export { maskValue, isPiiColumn } from './pii-mask';
 export { segmentTables, type SegmentTables } from './segment-tables';
 export {

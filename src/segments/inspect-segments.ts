@@ -6,7 +6,10 @@
  */
 import { configError } from '../errors';
 import type { Row, Warehouse } from '../warehouse';
+import type { ValueKind } from './catalog';
+import { operatorsByKind } from './check-rules';
 import { SegmentSqlBuilder, keyOf } from './compile-rules';
+import type { Operator } from './rule-schema';
 import type { PlannedSegment, SegmentsPlan } from './load-segments';
 import { maskRows } from './pii-mask';
 import { membersSql, sizeSql } from './segment-sql';
@@ -123,4 +126,98 @@ export async function listSegments(warehouse: Warehouse | undefined, plan: Segme
     });
   }
   return out;
+}
+
+export interface TrendPoint {
+  /** A run's instant (the entered_at / exited_at it wrote). */
+  at: Date;
+  /** Members right after that run. */
+  members: number;
+}
+
+/**
+ * Each segment's size over its last `points` runs, oldest first, from
+ * `segment_membership_history` alone — one statement for every segment: each run stamps the
+ * rows it opens (entered_at) and closes (exited_at) with its instant, so +1/−1 per stamp,
+ * summed per instant and accumulated in time order, is the size right after each run.
+ * A run that changed nobody's membership stamps nothing, so it adds no point (the size did
+ * not move); empty map before the first run.
+ */
+export async function segmentTrends(warehouse: Warehouse, plan: SegmentsPlan, points = 20): Promise<Map<string, TrendPoint[]>> {
+  const d = warehouse.dialect;
+  const history = plan.tables.history;
+  const trends = new Map<string, TrendPoint[]>();
+  if ((await warehouse.query(d.relationKindSql(history))).length === 0) return trends;
+  const q = (n: string) => d.quoteIdent(n);
+  const h = d.qualify(history);
+  const [seg, at, delta, change, members, newest] = ['seg', 'at', 'delta', 'change', 'members', 'newest'].map(q) as [string, string, string, string, string, string];
+  const sql =
+    `WITH stamps AS (\n` +
+    `  SELECT ${q('segment')} AS ${seg}, ${q('entered_at')} AS ${at}, 1 AS ${delta} FROM ${h}\n` +
+    `  UNION ALL\n` +
+    `  SELECT ${q('segment')}, ${q('exited_at')}, -1 FROM ${h} WHERE ${q('exited_at')} IS NOT NULL\n` +
+    `),\n` +
+    `runs AS (SELECT ${seg}, ${at}, SUM(${delta}) AS ${change} FROM stamps GROUP BY ${seg}, ${at}),\n` +
+    `sized AS (\n` +
+    `  SELECT ${seg}, ${at}, SUM(${change}) OVER (PARTITION BY ${seg} ORDER BY ${at} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${members},\n` +
+    `    ROW_NUMBER() OVER (PARTITION BY ${seg} ORDER BY ${at} DESC) AS ${newest}\n` +
+    `  FROM runs\n` +
+    `)\n` +
+    `SELECT ${seg}, ${at}, ${members} FROM sized WHERE ${newest} <= ${Math.max(1, Math.floor(points))} ORDER BY ${seg}, ${at}`;
+  for (const row of await warehouse.query(sql)) {
+    const name = String(row.seg);
+    const at = row.at instanceof Date ? row.at : new Date(String(row.at));
+    const list = trends.get(name) ?? [];
+    list.push({ at, members: Number(row.members) });
+    trends.set(name, list);
+  }
+  return trends;
+}
+
+export interface RuleCatalog {
+  over: 'profiles' | 'accounts';
+  /** Columns of the subject (profiles or accounts) a `trait` condition may name. */
+  traits: { name: string; kind: ValueKind }[];
+  /** Over profiles with B2B accounts: what `account_trait` may name (the person's current account); else null. */
+  account_traits: { name: string; kind: ValueKind }[] | null;
+  /** Events sources of segments.yml (over profiles only: events belong to people). */
+  events: {
+    source: string;
+    /** Names seen in the event column; null when not listed (a fixed-name source, or more than 1,000). */
+    names: string[] | null;
+    fixed_name: string | null;
+    timestamp: string;
+    /** Columns a `where` filter or an aggregate may name. */
+    properties: { name: string; kind: ValueKind }[];
+  }[];
+  /** Other segments of the same subject (`in_segment`). */
+  segments: string[];
+  operators: Record<ValueKind, Operator[]>;
+}
+
+/** What a rule over `over` may name, from the plan's catalog (the same one rules are checked against). */
+export function ruleCatalog(plan: SegmentsPlan, over: 'profiles' | 'accounts'): RuleCatalog {
+  const columns = (map: Map<string, ValueKind> | undefined) => [...(map ?? new Map<string, ValueKind>())].map(([name, kind]) => ({ name, kind })).sort((a, b) => a.name.localeCompare(b.name));
+  const c = plan.catalog;
+  const events = over === 'profiles'
+    ? [...plan.events.values()].map((source) => {
+        const found = c.events.get(source.name);
+        const hidden = new Set([source.eventColumn, typeof source.identifier === 'string' ? source.identifier : source.identifier.column].filter(Boolean).map((n) => String(n).toLowerCase()));
+        return {
+          source: source.name,
+          names: found?.names ? [...found.names].sort() : null,
+          fixed_name: source.fixedName ?? null,
+          timestamp: source.timestamp,
+          properties: columns(found?.columns).filter((p) => !hidden.has(p.name)),
+        };
+      })
+    : [];
+  return {
+    over,
+    traits: columns(over === 'accounts' ? c.accounts : c.profiles),
+    account_traits: over === 'profiles' && c.accounts ? columns(c.accounts) : null,
+    events,
+    segments: [...c.segments].filter(([, subject]) => subject === over).map(([name]) => name).sort(),
+    operators: { string: [...operatorsByKind.string], number: [...operatorsByKind.number], time: [...operatorsByKind.time], boolean: [...operatorsByKind.boolean] },
+  };
 }

@@ -20,7 +20,7 @@ import type { ServerContext } from './context';
 import { httpError, zodIssues } from './errors-http';
 import { Metrics } from './metrics';
 import { buildOpenApi } from './openapi';
-import type { RouteDef } from './route-kit';
+import { RATE_LIMIT_EXEMPT, type RouteDef } from './route-kit';
 import { destinationRoutes } from './routes/destinations';
 import { modelRoutes } from './routes/models';
 import { profileRoutes } from './routes/profiles';
@@ -82,7 +82,7 @@ export function buildApiServer(ctx: ServerContext, options: ApiOptions = {}): Ap
       max: limit.max,
       timeWindow: limit.windowMs,
       // Probes must keep working while a client is throttled.
-      allowList: (request) => request.url === '/health',
+      allowList: (request) => RATE_LIMIT_EXEMPT.includes(request.url),
       keyGenerator: async (request) => {
         const actor = await authenticate.identify(request.headers.authorization);
         return actor ? `token:${actor.tokenId}` : `ip:${request.ip}`;

@@ -5,7 +5,7 @@
  * `#/$defs/…` pointer would resolve against the document root.
  */
 import { z } from 'zod';
-import type { RouteDef } from './route-kit';
+import { RATE_LIMIT_EXEMPT, type RouteDef } from './route-kit';
 
 type Json = Record<string, unknown>;
 
@@ -40,6 +40,8 @@ export function buildOpenApi(routes: RouteDef[], info: { title: string; version:
       ...(route.body || route.params || route.query ? { 400: errorResponse('invalid request: each problem with its field path') } : {}),
       ...(route.scope !== 'public' ? { 401: errorResponse('missing, malformed, unknown or revoked token'), 403: errorResponse('the token lacks the scope this call needs') } : {}),
       ...(route.params ? { 404: errorResponse('no such object') } : {}),
+      ...(route.conflict ? { 409: errorResponse(route.conflict) } : {}),
+      ...(RATE_LIMIT_EXEMPT.includes(route.path) ? {} : { 429: rateLimited }),
     };
     const operation: Json = {
       operationId: name,
@@ -65,6 +67,13 @@ export function buildOpenApi(routes: RouteDef[], info: { title: string; version:
     components: { schemas: components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'cdp_<id>_<secret> from `cdp keys create`' } } },
   };
 }
+
+/** The rate limiter's answer (per token, else per client address; see app.ts). */
+const rateLimited: Json = {
+  description: 'rate limited: too many requests with this token (or from this address, without one) in the window',
+  headers: { 'Retry-After': { description: 'seconds to wait before trying again', schema: { type: 'integer' } } },
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+};
 
 function errorResponse(description: string): Json {
   return { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } };

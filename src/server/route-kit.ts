@@ -35,8 +35,13 @@ export interface RouteDef<P extends z.ZodType = z.ZodType, Q extends z.ZodType =
   status?: 200 | 201 | 202;
   /** Plain text instead of JSON (Prometheus metrics). */
   text?: boolean;
+  /** When the route answers 409 (declared in /openapi.json with the error body). */
+  conflict?: string;
   handler(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<z.input<R>>;
 }
+
+/** Paths the rate limiter lets through (probes must keep working while a client is throttled). */
+export const RATE_LIMIT_EXEMPT: readonly string[] = ['/health'];
 
 /** Keeps each route's types while collecting them in one list. */
 export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(route: RouteDef<P, Q, B, R>): RouteDef {

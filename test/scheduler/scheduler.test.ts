@@ -87,6 +87,56 @@ describe('scheduler', () => {
     expect(enqueued.map((r) => `${r.kind}:${r.target}:${r.trigger}`)).toEqual(['segments:all:after', 'sync:vip:after']);
   });
 
+  test('a paused schedule does not fire nor chain, stays paused when its spec is reconciled, and resumes counting from now', async () => {
+    const enqueued: JobRequest[] = [];
+    const scheduler = new Scheduler(db, 'p', async (r) => String(enqueued.push(r)), { log: silentLogger, missedGraceMs: 1000 });
+    const every10 = { kind: 'interval' as const, every_seconds: 10, missed: 'run_once' as const };
+    await scheduler.reconcile([
+      { key: 'sync:a', spec: every10 },
+      { key: 'sync:b', spec: { kind: 'after', after: ['segments'] } },
+    ]);
+    const firstFire = Date.parse((await scheduler.list()).find((s) => s.key === 'sync:a')!.next_fire_at!);
+    const paused = await scheduler.pause('sync:a', true);
+    expect(paused).toMatchObject({ key: 'sync:a', paused: true, next_fire_at: null, spec: every10 });
+    await scheduler.pause('sync:b', true);
+    expect(await scheduler.pause('sync:nope', true)).toBeUndefined();
+
+    // Due time passes, the definitions are reconciled (unchanged, then changed): nothing fires, nothing resumes.
+    await scheduler.tick(new Date(firstFire + 60_000));
+    await scheduler.onSucceeded(['segments']);
+    await scheduler.reconcile([
+      { key: 'sync:a', spec: every10 },
+      { key: 'sync:b', spec: { kind: 'after', after: ['segments'] } },
+    ]);
+    await scheduler.reconcile([
+      { key: 'sync:a', spec: { ...every10, every_seconds: 20 } },
+      { key: 'sync:b', spec: { kind: 'after', after: ['segments'] } },
+    ]);
+    await scheduler.tick(new Date(firstFire + 120_000));
+    expect(enqueued).toEqual([]);
+    expect((await scheduler.list()).map((s) => [s.key, s.paused, s.next_fire_at, s.description])).toEqual([
+      ['sync:a', true, null, 'every 20s'],
+      ['sync:b', true, null, 'after segments'],
+    ]);
+
+    // Resumed: the next fire is counted from now (nothing missed meanwhile is caught up), chains run again.
+    const now = new Date(firstFire + 200_000);
+    const resumed = await scheduler.pause('sync:a', false, now);
+    expect(resumed).toMatchObject({ paused: false, spec: { every_seconds: 20 } });
+    expect(Date.parse(resumed!.next_fire_at!)).toBe(now.getTime() + 20_000);
+    await scheduler.tick(new Date(now.getTime() + 20_001));
+    await scheduler.pause('sync:b', false);
+    await scheduler.onSucceeded(['segments']);
+    expect(enqueued.map((r) => `${r.target}:${r.trigger}`)).toEqual(['a:interval', 'b:after']);
+    // Reconciling an unchanged resumed spec leaves its series alone.
+    const before = (await scheduler.list()).find((s) => s.key === 'sync:a')!.next_fire_at;
+    await scheduler.reconcile([
+      { key: 'sync:a', spec: { ...every10, every_seconds: 20 } },
+      { key: 'sync:b', spec: { kind: 'after', after: ['segments'] } },
+    ]);
+    expect((await scheduler.list()).find((s) => s.key === 'sync:a')!.next_fire_at).toBe(before);
+  });
+
   test('alerts: one message when a rule starts firing, none while it keeps firing, one on recovery', async () => {
     const config = alertsFileSchema.parse({ rejected_share: 0.1, audience_change: 0.5 });
     const sent: string[] = [];

@@ -2,8 +2,8 @@
  * The REST API on a real DuckDB warehouse and SQLite control DB (in-process queue): auth by
  * scope (401/403), 400 with field paths, the OpenAPI document validated by swagger-parser,
  * destinations with write-only encrypted secrets, sync trigger through the job queue to a
- * webhook receiver, profile lookup, models, metrics, audit — and no secret in any response
- * or log line.
+ * webhook receiver, profile lookup (and its merge path), schedules paused and resumed (a file
+ * sync's too), models, metrics, audit — and no secret in any response or log line.
  */
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { HOOK_SECRET, openServerFixture, SECRET_KEY, type ServerFixture } from './server-fixture';
@@ -20,7 +20,7 @@ describe('REST API', () => {
     headers: Record<string, string>;
     json(): unknown;
   }
-  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, token?: string, payload?: unknown): Promise<Answer> => {
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, token?: string, payload?: unknown): Promise<Answer> => {
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
     if (payload !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(`${fx.serve.url}${url}`, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
@@ -68,6 +68,15 @@ describe('REST API', () => {
     const doc = (await call('GET', '/openapi.json')).json() as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/metrics', '/models', '/profiles/lookup', '/destinations/{name}', '/syncs/{name}/trigger']));
     await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+    const operation = (path: string, method: string) => (doc.paths[path] as Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>)[method]!;
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/segments/catalog', '/schedules/{key}']));
+    expect(Object.keys(doc.paths['/schedules/{key}'] as object).sort()).toEqual(['delete', 'patch', 'put']);
+    // 409 where a route can conflict; 429 (with Retry-After) wherever the rate limit applies — everywhere but /health.
+    expect(Object.keys(operation('/segments', 'post').responses)).toEqual(expect.arrayContaining(['201', '409', '429']));
+    expect(Object.keys(operation('/schedules/{key}', 'put').responses)).toContain('409');
+    expect(Object.keys(operation('/segments', 'get').responses)).not.toContain('409');
+    expect(operation('/models', 'get').responses['429']!.headers).toHaveProperty('Retry-After');
+    expect(Object.keys(operation('/health', 'get').responses)).not.toContain('429');
   });
 
   test('destination types expose a config schema with secrets writeOnly', async () => {
@@ -148,6 +157,22 @@ describe('REST API', () => {
     const byUid = (await call('GET', '/profiles/lookup?type=user_id&value=u7', fx.tokens.read)).json() as { profile_id: string };
     expect(byUid.profile_id).toBe(profile.profile_id);
     expect((await call('GET', '/profiles/lookup?type=email&value=nobody@example.com', fx.tokens.read)).statusCode).toBe(404);
+    expect(byEmail.json()).not.toHaveProperty('merge_path');
+  });
+
+  test('a lookup with merge_path=true says how the identifiers were joined', async () => {
+    const answer = await call('GET', '/profiles/lookup?type=email&value=person7@example.com&merge_path=true', fx.tokens.read);
+    expect(answer.statusCode).toBe(200);
+    const { merge_path: path } = answer.json() as { merge_path: { edges: { source: string }[]; steps: unknown[]; rejected: unknown[]; history: unknown[]; truncated: boolean } };
+    // One contacts row holds u7 and person7@example.com: one edge, one step from the email to the user id.
+    expect(path.edges).toEqual([{ a_type: 'email', a_value: 'person7@example.com', b_type: 'user_id', b_value: 'u7', source: 'contacts', first_seen: expect.any(String), last_seen: expect.any(String) }]);
+    expect(path.steps).toEqual([
+      { identifier: { type: 'user_id', value: 'u7' }, joined_via: { type: 'email', value: 'person7@example.com' }, source: 'contacts', rule: 'email and user_id were in one row of source contacts', first_seen: expect.any(String) },
+    ]);
+    expect(path).toMatchObject({ rejected: [], history: [], truncated: false });
+    const fromUid = (await call('GET', '/profiles/lookup?type=user_id&value=u7&merge_path=true', fx.tokens.read)).json() as { merge_path: { steps: { identifier: unknown; joined_via: unknown }[] } };
+    expect(fromUid.merge_path.steps.map((s) => [s.identifier, s.joined_via])).toEqual([[{ type: 'email', value: 'person7@example.com' }, { type: 'user_id', value: 'u7' }]]);
+    expect((await call('GET', '/profiles/lookup?type=email&value=person7@example.com&merge_path=yes', fx.tokens.read)).statusCode).toBe(400);
   });
 
   test('segments: list, live size per condition, masked preview, overlap', async () => {
@@ -221,6 +246,52 @@ describe('REST API', () => {
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
     expect(metrics.body).toMatch(/cdp_http_requests_total\{method="GET",route="\/models",status="200"\} \d+/);
     expect(metrics.body).toMatch(/cdp_jobs\{kind="sync",status="success"\} 1/);
+  });
+
+  test("schedules: a file sync's schedule is paused and resumed through the API; its definition is not changed; a manual trigger still runs", async () => {
+    type Schedule = { key: string; paused: boolean; next_fire_at: string | null; origin: string };
+    const scheduleOf = async (key: string) => ((await call('GET', '/schedules', fx.tokens.read)).json() as Schedule[]).find((s) => s.key === key);
+    expect(await scheduleOf('sync:people')).toMatchObject({ paused: false, origin: 'sync' });
+
+    const paused = await call('PATCH', '/schedules/sync:people', fx.tokens.write, { paused: true });
+    expect(paused.statusCode).toBe(200);
+    expect(paused.json()).toMatchObject({ key: 'sync:people', kind: 'sync', target: 'people', paused: true, next_fire_at: null });
+    expect(await scheduleOf('sync:people')).toMatchObject({ paused: true });
+    // The definition is the file's, untouched.
+    expect((await call('GET', '/syncs/people', fx.tokens.read)).json()).toMatchObject({ origin: 'file', enabled: true });
+
+    // "Run now" is a person's decision, not a schedule's: it runs while paused.
+    const job = (await call('POST', '/syncs/people/trigger', fx.tokens.write, {})).json() as { id: string };
+    let status = 'queued';
+    for (let i = 0; i < 200 && (status === 'queued' || status === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = ((await call('GET', `/jobs/${job.id}`, fx.tokens.read)).json() as { status: string }).status;
+    }
+    expect(status).toBe('success');
+
+    // A sync's schedule itself lives in its definition: PUT and DELETE are 409 with the way out.
+    const put = await call('PUT', '/schedules/sync:people', fx.tokens.write, { kind: 'manual' });
+    expect(put.statusCode).toBe(409);
+    expect(put.json()).toMatchObject({ error: 'conflict', hint: expect.stringContaining('PATCH /schedules/sync:people') });
+    expect((await call('DELETE', '/schedules/sync:people', fx.tokens.write)).statusCode).toBe(409);
+    expect((await call('PATCH', '/schedules/sync:nope', fx.tokens.write, { paused: true })).statusCode).toBe(404);
+    expect((await call('PATCH', '/schedules/models', fx.tokens.write, { paused: true })).statusCode).toBe(404);
+    expect((await call('PATCH', '/schedules/sync:people', fx.tokens.read, { paused: false })).statusCode).toBe(403);
+    const badKey = await call('PATCH', '/schedules/everything', fx.tokens.write, { paused: false });
+    expect(badKey.statusCode).toBe(400);
+    expect((badKey.json() as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual(['params.key']);
+    expect((await call('PATCH', '/schedules/sync:people', fx.tokens.write, { paused: 'no' })).statusCode).toBe(400);
+
+    // models / segments schedules pause the same way, and keep their pause when their spec is replaced.
+    expect((await call('PUT', '/schedules/segments', fx.tokens.write, { kind: 'interval', every_seconds: 3600 })).statusCode).toBe(200);
+    expect((await call('PATCH', '/schedules/segments', fx.tokens.write, { paused: true })).json()).toMatchObject({ paused: true, next_fire_at: null });
+    expect((await call('PUT', '/schedules/segments', fx.tokens.write, { kind: 'interval', every_seconds: 7200 })).json()).toMatchObject({ paused: true, next_fire_at: null, description: 'every 7200s' });
+    expect((await call('DELETE', '/schedules/segments', fx.tokens.write)).json()).toEqual({ deleted: true });
+
+    const resumed = await call('PATCH', '/schedules/sync:people', fx.tokens.write, { paused: false });
+    expect(resumed.json()).toMatchObject({ paused: false });
+    const audit = (await call('GET', '/audit?limit=50', fx.tokens.admin)).json() as { action: string; target_type: string; target: string }[];
+    expect(audit.filter((a) => a.target === 'sync:people').map((a) => a.action)).toEqual(['resume', 'pause']);
   });
 
   test('no secret appears in any response or log line', () => {

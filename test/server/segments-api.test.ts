@@ -5,6 +5,8 @@
  * another segment holds and for segments still in use — and the API segment then behaves like
  * a file: the segments loader (what `cdp segments run` and `cdp run` call) materialises it,
  * the scheduler's segments job builds it, and a sync reading `{ segment: … }` plans from it.
+ * The list's size trend over builds (one history query for all segments) and the rule
+ * builder's catalog are read from the same warehouse.
  */
 import { loadProject } from '../../src/project';
 import { loadSegmentsPlan, runSegments } from '../../src/segments';
@@ -198,6 +200,11 @@ describe('segments through the API', () => {
         { type: 'user_id', value: 'u31' },
       ]);
       expect(profile.segments).toEqual(['name_three', 'three_and_one']);
+      // The merge path is a second query, only when asked.
+      query.mockClear();
+      const withPath = (await call('GET', '/profiles/lookup?type=email&value=Person31@Example.com&merge_path=true', fx.tokens.read)).json<{ merge_path: { steps: unknown[] } }>();
+      expect(query).toHaveBeenCalledTimes(2);
+      expect(withPath.merge_path.steps).toHaveLength(1);
     } finally {
       query.mockRestore();
     }
@@ -224,10 +231,73 @@ describe('segments through the API', () => {
     expect(ofThree[2]!.after).toBeNull();
   });
 
+  test('catalog: what a rule may name — traits with kinds, other segments, operators by kind; no accounts is 404', async () => {
+    const answer = await call('GET', '/segments/catalog?over=profiles', fx.tokens.read);
+    expect(answer.status).toBe(200);
+    const catalog = answer.json<{ over: string; traits: { name: string; kind: string }[]; account_traits: unknown; events: unknown[]; segments: string[]; operators: Record<string, string[]> }>();
+    expect(catalog.over).toBe('profiles');
+    expect(catalog.traits).toEqual(expect.arrayContaining([{ name: 'first_name', kind: 'string' }, { name: 'first_seen', kind: 'time' }, { name: 'identifier_count', kind: 'number' }]));
+    expect(catalog.traits.map((t) => t.name)).toEqual([...catalog.traits.map((t) => t.name)].sort());
+    expect(catalog).toMatchObject({ account_traits: null, events: [] });
+    expect(catalog.segments).toEqual(['name_one', 'name_two']); // the API ones were deleted above
+    expect(catalog.operators.string).toContain('starts_with');
+    expect(catalog.operators.number).not.toContain('starts_with');
+    expect(catalog.operators.time).toContain('within_last');
+    // The default subject is profiles; the fixture has no B2B accounts.
+    expect((await call('GET', '/segments/catalog', fx.tokens.read)).json<{ over: string }>().over).toBe('profiles');
+    expect((await call('GET', '/segments/catalog?over=accounts', fx.tokens.read)).status).toBe(404);
+    expect((await call('GET', '/segments/catalog?over=people', fx.tokens.read)).status).toBe(400);
+    expect((await call('GET', '/segments/catalog')).status).toBe(401);
+    // A segment cannot take the name of a route under /segments/.
+    expect((await call('POST', '/segments', fx.tokens.write, { name: 'catalog', ...startsWith3 })).json<Issues>().issues.map((i) => i.path)).toEqual(['name']);
+  });
+
   test('the OpenAPI document describes the new routes', async () => {
     const doc = (await call('GET', '/openapi.json')).json<{ paths: Record<string, Record<string, unknown>> }>();
     expect(Object.keys(doc.paths['/segments']!).sort()).toEqual(['get', 'post']);
     expect(Object.keys(doc.paths['/segments/{name}']!).sort()).toEqual(['delete', 'get', 'put']);
     expect(doc.paths['/segments/run']).toBeDefined();
+  });
+
+  test('the list gives each segment its size over the last builds, oldest first, from the membership history', async () => {
+    type Listed = SegmentView & { trend: { at: string; members: number }[] };
+    const env = { HOOK_URL: fx.receiver.url, HOOK_SECRET: 'x' };
+    const build = async (at: Date) => {
+      const plan = await loadSegmentsPlan(loadProject(fx.project.dir, env), fx.serve.runtime.warehouse, env);
+      expect((await runSegments(fx.serve.runtime.warehouse, plan, { at })).ok).toBe(true);
+    };
+    const list = async () => (await call('GET', '/segments', fx.tokens.read)).json<{ segments: Listed[] }>().segments;
+    // Instants after every build of the tests above, a minute apart.
+    const first = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 3_600_000);
+    const second = new Date(first.getTime() + 60_000);
+
+    expect((await call('POST', '/segments', fx.tokens.write, { name: 'trending', ...startsWith3 })).status).toBe(201);
+    expect((await list()).find((s) => s.name === 'trending')!.trend).toEqual([]);
+    await build(first);
+    expect((await list()).find((s) => s.name === 'trending')!.trend).toEqual([{ at: first.toISOString(), members: 11 }]);
+
+    // Between the builds the rule changes: Name3 … Name39 (11) becomes Name3 … Name39 and Name4, Name5 (13).
+    expect((await call('PUT', '/segments/trending', fx.tokens.write, { rules: { any: [startsWith3.rules.all[0], { trait: 'first_name', op: 'in', value: ['Name4', 'Name5'] }] } })).status).toBe(200);
+    await build(second);
+    const listed = await list();
+    const trending = listed.find((s) => s.name === 'trending')!;
+    expect(trending.trend).toEqual([
+      { at: first.toISOString(), members: 11 },
+      { at: second.toISOString(), members: 13 },
+    ]);
+    expect(trending.materialized_members).toBe(13);
+    // Every built segment's last point is its current size; a build that changed nobody adds no point.
+    for (const s of listed) expect(s.trend[s.trend.length - 1]?.members).toBe(s.materialized_members!);
+    expect(listed.find((s) => s.name === 'name_one')!.trend.map((p) => p.at)).not.toContain(second.toISOString());
+
+    // One history query answers the trends of every segment.
+    const query = jest.spyOn(fx.serve.runtime.warehouse, 'query');
+    try {
+      await list();
+      expect(query.mock.calls.filter(([sql]) => /segment_membership_history/.test(String(sql)) && /SUM\(/.test(String(sql)))).toHaveLength(1);
+    } finally {
+      query.mockRestore();
+    }
+    expect((await call('DELETE', '/segments/trending', fx.tokens.write)).status).toBe(200);
   });
 });

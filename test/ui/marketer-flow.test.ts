@@ -1,18 +1,23 @@
 /**
  * The marketer's whole path through the web UI in a real browser, against `cdp serve` and
- * the spec-validating HubSpot fake: build a rule segment and watch its live size, see rule
- * errors next to the condition that caused them, save it and build it; create a HubSpot
+ * the spec-validating HubSpot fake: build a rule segment from the API's catalog (trait and
+ * event pickers whose kind drives the operators) and watch its live size, see rule errors
+ * next to the condition that caused them, save it and build it; create a HubSpot
  * destination through the form generated from its config schema, see a failing connection
  * test, fix it; run the new-sync wizard with a field mapping (client-side and server-side
  * mapping errors shown inline), preview the plan, enable, run — and check the run's counts
  * against the segment and the fake's end state; rejected rows with reasons and a retry;
- * pause and resume; profile lookup; the API going down; layouts at 1280×800 and 400×800;
+ * pause and resume through the sync's schedule (a file sync's too, its file untouched);
+ * profile lookup with the merge path; the segment list's size trend over two real builds;
+ * the API going down; layouts at 1280×800 and 400×800;
  * and no console or page error beyond the HTTP errors each step provokes on purpose.
  * Screenshots: test-artifacts/ui/ (ignored by git).
  */
 import type { Page } from 'playwright-core';
 import { browserSuite, eventually, openBrowser, type UiBrowser } from './browser';
-import { openMarketerFixture, type MarketerFixture, type Person } from './marketer-fixture';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventsOf, openMarketerFixture, type MarketerFixture, type Person } from './marketer-fixture';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: any;
@@ -38,6 +43,8 @@ suite(title, () => {
   };
   const liveSize = () => page.locator('[data-live-size] [data-size]');
   const fieldErrors = (scope = page.locator('main')) => scope.locator('[data-field-error]').allTextContents();
+  const apiGet = async (url: string): Promise<unknown> => (await fetch(`${fx.url}${url}`, { headers: { authorization: `Bearer ${fx.tokens.read}` } })).json();
+  const schedule = async (key: string) => ((await apiGet('/schedules')) as { key: string; paused: boolean; next_fire_at: string | null; origin: string }[]).find((s) => s.key === key)!;
 
   beforeAll(async () => {
     fx = await openMarketerFixture(30);
@@ -68,17 +75,20 @@ suite(title, () => {
     await ui.settled();
   });
 
-  test('rule builder: conditions in AND/OR groups with a live size; a rule error is shown at its field', async () => {
+  test('rule builder: traits picked from the catalog in AND/OR groups with a live size; a rule error is shown at its field', async () => {
     ui.step('builder');
     await page.getByRole('link', { name: 'New segment' }).click();
     await page.getByRole('heading', { name: 'New segment' }).waitFor();
     const root = page.locator('fieldset[data-group="0"]');
     await root.getByRole('button', { name: 'Add condition' }).last().click();
     const first = root.locator('.condition').first();
-    await first.locator('[data-part="name"]').fill('orders_count');
-    await first.locator('[data-part="name"]').press('Tab');
-    // orders_count is a number: the row is rebuilt with the numeric operators.
+    // The trait picker lists the catalog's traits with their kinds.
+    const offered = await first.locator('[data-part="name"] option').allTextContents();
+    expect(offered).toEqual(expect.arrayContaining(['orders_count (number)', 'city (string)', 'first_seen (time)']));
+    await first.locator('[data-part="name"]').selectOption('orders_count');
+    // orders_count is a number: the row is rebuilt with the catalog's numeric operators.
     await first.locator('.hint', { hasText: /^number$/ }).waitFor();
+    expect(await first.locator('[data-part="op"] option').evaluateAll((os: any[]) => os.map((o) => o.value))).not.toContain('starts_with');
     await first.locator('[data-part="op"]').selectOption('gte');
     await first.locator('[data-part="value"]').fill('3');
     await eventually(() => liveSize().getAttribute('data-size'), (v) => expect(v).toBe(String(fx.people.filter((p) => p.orders >= 3).length)));
@@ -87,14 +97,12 @@ suite(title, () => {
     const group = root.locator('fieldset[data-group="1"]');
     expect(await group.locator('[data-group-op]').inputValue()).toBe('any');
     const city = group.locator('.condition').first();
-    await city.locator('[data-part="name"]').fill('city');
-    await city.locator('[data-part="name"]').press('Tab');
+    await city.locator('[data-part="name"]').selectOption('city');
     await city.locator('.hint', { hasText: /^string$/ }).waitFor();
     await city.locator('[data-part="value"]').fill('Paris');
     await group.locator(':scope > .row.add').getByRole('button', { name: 'Add condition' }).click();
     const name2 = group.locator('.condition').nth(1);
-    await name2.locator('[data-part="name"]').fill('first_name');
-    await name2.locator('[data-part="name"]').press('Tab');
+    await name2.locator('[data-part="name"]').selectOption('first_name');
     await name2.locator('.hint', { hasText: /^string$/ }).waitFor();
     await name2.locator('[data-part="op"]').selectOption('starts_with');
     await name2.locator('[data-part="value"]').fill('Name2');
@@ -105,13 +113,17 @@ suite(title, () => {
     await ui.shot('10-rule-builder');
 
     ui.step('rule-error'); // provokes a 400 from POST /segments/size
-    await city.locator('[data-part="name"]').fill('town');
-    await eventually(() => fieldErrors(city), (v) => expect(v).toEqual([expect.stringMatching(/unknown trait 'town'/)]));
-    expect(await city.locator('[data-part="name"]').getAttribute('aria-invalid')).toBe('true');
+    // Pickers cannot name what the catalog lacks; a rule written as JSON can, and its error lands on it.
+    await root.locator(':scope > .row.add').getByLabel('New condition').selectOption('json');
+    await root.locator(':scope > .row.add').getByRole('button', { name: 'Add condition' }).click();
+    const json = root.locator(':scope > ol > li > .condition[data-condition="json"]');
+    await json.locator('[data-part="json"]').fill('{ "trait": "town", "op": "eq", "value": "Paris" }');
+    await eventually(() => fieldErrors(json), (v) => expect(v).toEqual([expect.stringMatching(/unknown trait 'town'/)]));
+    expect(await json.locator('[data-part="json"]').getAttribute('aria-invalid')).toBe('true');
     await ui.shot('11-rule-builder-error');
     ui.step('builder');
-    await city.locator('[data-part="name"]').fill('city');
-    await eventually(() => fieldErrors(city), (v) => expect(v).toEqual([]));
+    await json.getByRole('button', { name: /Remove/ }).click();
+    await eventually(() => fieldErrors(root), (v) => expect(v).toEqual([]));
     await eventually(() => liveSize().getAttribute('data-size'), (v) => expect(v).toBe(String(members.length)));
   });
 
@@ -139,7 +151,7 @@ suite(title, () => {
     await ui.shot('12-segment-saved');
   });
 
-  test('rule builder by keyboard: other segments, NOT, and an event condition the project cannot answer', async () => {
+  test('rule builder by keyboard: other segments, NOT, and an event picked from the events seen', async () => {
     ui.step('builder-2');
     await go('#/segments/new');
     const root = page.locator('fieldset[data-group="0"]');
@@ -156,20 +168,24 @@ suite(title, () => {
     await add.getByLabel('New condition').selectOption('trait');
     await add.getByRole('button', { name: 'Add condition' }).click();
     const city = root.locator('.condition').nth(1);
-    await city.locator('[data-part="name"]').fill('city');
+    await city.locator('[data-part="name"]').selectOption('city');
     await city.locator('[data-part="value"]').fill('Paris');
     await city.getByLabel('NOT').check();
     await eventually(() => liveSize().getAttribute('data-size'), (v) => expect(v).toBe(String(nameOne.filter((p) => p.city !== 'Paris').length)));
     await ui.noHorizontalOverflow();
 
-    ui.step('event-error'); // provokes a 400: the project has no events source
+    ui.step('event');
     await add.getByLabel('New condition').selectOption('event');
     await add.getByRole('button', { name: 'Add condition' }).click();
     const event = root.locator('.condition').nth(2);
-    await event.locator('[data-part="event"]').fill('page_view');
-    await eventually(() => fieldErrors(event), (v) => expect(v).toHaveLength(1));
-    await ui.shot('15-rule-builder-event-error');
-    ui.step('builder-2');
+    // The events source of segments.yml, and the names seen in it.
+    expect(await event.locator('[data-part="source"] option').allTextContents()).toEqual(['web']);
+    expect(await event.locator('[data-part="event"] option').allTextContents()).toEqual(['— choose —', 'page_view', 'purchase']);
+    await event.locator('[data-part="event"]').selectOption('purchase');
+    const buyers = nameOne.filter((p) => p.city !== 'Paris' && eventsOf(p).includes('purchase'));
+    expect(buyers.length).toBeGreaterThan(0);
+    await eventually(() => liveSize().getAttribute('data-size'), (v) => expect(v).toBe(String(buyers.length)));
+    await ui.shot('15-rule-builder-event');
     await event.getByRole('button', { name: /Remove/ }).click();
     await eventually(() => liveSize().getAttribute('data-size'), (v) => expect(v).toBe(String(nameOne.filter((p) => p.city !== 'Paris').length)));
   });
@@ -352,18 +368,37 @@ suite(title, () => {
     await page.getByRole('button', { name: 'Pause' }).click();
     await page.locator('[data-sync-state="paused"]').waitFor();
     await expect(page.getByRole('button', { name: 'Resume' }).evaluate((el: any) => el === document.activeElement)).resolves.toBe(true);
+    // The schedule is paused; the definition is not changed.
+    expect(await schedule(`sync:${SYNC}`)).toMatchObject({ paused: true, next_fire_at: null });
+    expect(await apiGet(`/syncs/${SYNC}`)).toMatchObject({ enabled: true });
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.locator('[data-sync-state="enabled"]').waitFor();
+    expect(await schedule(`sync:${SYNC}`)).toMatchObject({ paused: false });
     await ui.settled();
     await ui.shot('20-sync-page');
   });
 
-  test('a file sync cannot be paused from the UI, and says where to do it', async () => {
+  test("a file sync is paused and resumed from the UI through its schedule; its file is not touched", async () => {
     ui.step('file-sync');
+    const file = join(fx.project.dir, 'syncs', 'name_one_archive.yml');
+    const before = readFileSync(file, 'utf8');
     await go('#/syncs/name_one_archive');
-    const pause = page.getByRole('button', { name: 'Pause' });
-    await expect(pause.isDisabled()).resolves.toBe(true);
-    await expect(page.locator('#pause-why').textContent()).resolves.toContain('syncs/name_one_archive.yml: set enabled: false');
+    await expect(page.locator('[data-sync-state]').textContent()).resolves.toMatch(/enabled · schedule every 1h · next /);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('[data-sync-state="paused"]').waitFor();
+    await expect(page.locator('[data-sync-state]').textContent()).resolves.toContain('schedule paused');
+    expect(await schedule('sync:name_one_archive')).toMatchObject({ paused: true, next_fire_at: null, origin: 'sync' });
+    // The list says so too.
+    await go('#/syncs');
+    await expect(page.locator('[data-sync="name_one_archive"] [data-sync-state]').getAttribute('data-sync-state')).resolves.toBe('paused');
+    await ui.shot('20-file-sync-paused');
+    await go('#/syncs/name_one_archive');
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('[data-sync-state="enabled"]').waitFor();
+    const resumed = await schedule('sync:name_one_archive');
+    expect(resumed).toMatchObject({ paused: false });
+    expect(Date.parse(resumed.next_fire_at!)).toBeGreaterThan(Date.now() + 3_500_000);
+    expect(readFileSync(file, 'utf8')).toBe(before);
   });
 
   test('profile lookup shows identifiers, traits and the new segment', async () => {
@@ -377,7 +412,11 @@ suite(title, () => {
     await expect(profile.locator('[data-traits]').textContent()).resolves.toContain(member.fname);
     expect(await profile.locator('table[data-table="identifiers"] td[data-col="value"]').allTextContents()).toEqual(expect.arrayContaining([member.email, member.uid]));
     await expect(profile.locator('ul.chips').textContent()).resolves.toContain(SEGMENT);
-    await expect(profile.locator('[data-merge-path]').count()).resolves.toBe(1);
+    // The merge path: from the email looked up to the user id, through the contacts row that held both.
+    await expect(profile.locator('[data-merge-path]').getAttribute('data-merge-path')).resolves.toBe('1');
+    const step = profile.locator(`[data-merge-step="user_id:${member.uid}"]`);
+    await expect(step.textContent()).resolves.toContain(`user_id:${member.uid} joined through email:${member.email}`);
+    await expect(step.locator('[data-merge-rule]').textContent()).resolves.toContain('email and user_id were in one row of source contacts');
     await ui.noHorizontalOverflow();
     await ui.shot('21-profile');
   });
@@ -394,29 +433,32 @@ suite(title, () => {
     await go('#/segments/new');
     await page.locator('fieldset[data-group="0"]').getByRole('button', { name: 'Add condition' }).click();
     const condition = page.locator('.condition').first();
-    await condition.locator('[data-part="name"]').fill('city');
+    await condition.locator('[data-part="name"]').selectOption('city');
     await condition.locator('[data-part="value"]').fill('Paris');
     await expect(page.locator('[data-live-size] [role="alert"]').textContent()).resolves.toMatch(/cannot be reached/);
     await page.unroute('**/segments/size');
     await ui.shot('22-api-down');
   });
 
-  test('segment list: sizes, and a trend line once the API gives the size over runs', async () => {
+  test('segment list: the size over builds — two real builds with a change between draw a two-point trend', async () => {
     ui.step('trend');
-    // The API has no size history yet (`trend: [{ at, members }]` is the field the list would
-    // read); the real answer is extended here to show how the list draws it.
-    await page.route('**/segments', async (route) => {
-      const response = await route.fetch();
-      const body = (await response.json()) as { segments: Record<string, unknown>[] };
-      for (const s of body.segments) s.trend = [3, 5, 4, 9].map((members, i) => ({ at: new Date(Date.UTC(2026, 0, i + 1)).toISOString(), members }));
-      await route.fulfill({ response, json: body });
-    });
+    // Between the build of the save step and this one, the segment narrows to orders_count ≥ 5.
+    const narrowed = fx.people.filter((p) => p.orders >= 5 && (p.city === 'Paris' || p.fname.startsWith('Name2')));
+    expect(narrowed.length).toBeGreaterThan(0);
+    expect(narrowed.length).toBeLessThan(members.length);
+    const view = (await apiGet(`/segments/${SEGMENT}`)) as { definition: { rules: { all: Record<string, unknown>[] } } };
+    const rules = { all: [{ trait: 'orders_count', op: 'gte', value: 5 }, ...view.definition.rules.all.slice(1)] };
+    const put = await fetch(`${fx.url}/segments/${SEGMENT}`, { method: 'PUT', headers: { authorization: `Bearer ${fx.tokens.write}`, 'content-type': 'application/json' }, body: JSON.stringify({ ...view.definition, rules }) });
+    expect(put.status).toBe(200);
     await go('#/segments');
     const row = page.locator('table[data-table="segments"] tbody tr', { has: page.getByRole('link', { name: SEGMENT }) });
-    await expect(row.locator('td[data-col="size"]').textContent()).resolves.toBe(String(members.length));
-    await expect(row.locator('svg.sparkline').getAttribute('data-trend')).resolves.toBe('3,5,4,9');
-    await expect(row.locator('svg.sparkline').getAttribute('aria-label')).resolves.toContain('3 → 9 over 4 run(s)');
-    await page.unroute('**/segments');
+    await expect(row.locator('svg.sparkline').getAttribute('data-trend')).resolves.toBe(String(members.length));
+    await page.locator('[data-build-segments]').click();
+    await page.locator('[data-build-note]', { hasText: /^Built\./ }).waitFor({ timeout: 60_000 });
+    await ui.settled();
+    await eventually(() => row.locator('svg.sparkline').getAttribute('data-trend'), (v) => expect(v).toBe(`${members.length},${narrowed.length}`));
+    await expect(row.locator('svg.sparkline').getAttribute('aria-label')).resolves.toContain(`${members.length} → ${narrowed.length} over 2 run(s)`);
+    await expect(row.locator('td[data-col="size"]').textContent()).resolves.toBe(String(narrowed.length));
     await ui.shot('23-segments-trend');
   });
 
@@ -467,7 +509,6 @@ suite(title, () => {
     // Chromium logs each failed fetch as "Failed to load resource"; these steps provoke one on purpose.
     const provoked: Record<string, RegExp> = {
       'rule-error': /Failed to load resource: .*\b400\b/,
-      'event-error': /Failed to load resource: .*\b400\b/,
       'dup-name': /Failed to load resource: .*\b409\b/,
       'dest-invalid': /Failed to load resource: .*\b400\b/,
       'server-mapping': /Failed to load resource: .*\b400\b/,

@@ -1,12 +1,13 @@
 /**
- * The two small read routes the new-sync wizard needs (declared in routes/syncs.ts, so they
- * are in /openapi.json): a sync source's columns with their kind — for a segment before its
- * first build too (the columns it will have) — and the consent purposes of consent.yml.
- * No browser: plain HTTP against the marketer fixture.
+ * The small read routes the UI needs (declared with their schemas, so they are in
+ * /openapi.json): a sync source's columns with their kind — for a segment before its first
+ * build too (the columns it will have) — the consent purposes of consent.yml (the new-sync
+ * wizard), and the rule builder's catalog with an events source (its properties and the
+ * event names seen). No browser: plain HTTP against the marketer fixture.
  */
 import { openMarketerFixture, type MarketerFixture } from './marketer-fixture';
 
-describe('UI read routes: sync source columns and consent purposes', () => {
+describe('UI read routes: sync source columns, consent purposes, rule catalog', () => {
   let fx: MarketerFixture;
   const get = async (url: string, token?: string) => {
     const response = await fetch(`${fx.url}${url}`, { headers: { authorization: `Bearer ${token ?? fx.tokens.read}` } });
@@ -50,5 +51,29 @@ describe('UI read routes: sync source columns and consent purposes', () => {
     expect((await fetch(`${fx.url}/consent-purposes`)).status).toBe(401);
     const doc = (await (await fetch(`${fx.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sync-sources/columns', '/consent-purposes']));
+  });
+
+  test("the rule builder's catalog: traits with kinds, the events source with its properties and the names seen", async () => {
+    const { status, body } = await get('/segments/catalog?over=profiles');
+    expect(status).toBe(200);
+    const kinds = Object.fromEntries(body.traits.map((c: { name: string; kind: string }) => [c.name, c.kind]));
+    expect(kinds).toMatchObject({ first_name: 'string', city: 'string', orders_count: 'number', first_seen: 'time' });
+    // Properties leave out what the source's definition uses (the person's identifier, the event name).
+    expect(body.events).toEqual([
+      {
+        source: 'web',
+        names: ['page_view', 'purchase'],
+        fixed_name: null,
+        timestamp: 'ts',
+        properties: [
+          { name: 'amount', kind: 'number' },
+          { name: 'ts', kind: 'time' },
+        ],
+      },
+    ]);
+    expect(body.segments).toEqual(['name_one']);
+    expect(body.operators.number).toEqual(expect.arrayContaining(['gte', 'between']));
+    const doc = (await (await fetch(`${fx.url}/openapi.json`)).json()) as { paths: Record<string, { get?: { 'x-required-scope'?: string } }> };
+    expect(doc.paths['/segments/catalog']!.get!['x-required-scope']).toBe('read');
   });
 });

@@ -5,22 +5,47 @@
  * its current segment memberships: the hit in the identity graph, the profile row, and a
  * UNION ALL of identifiers and open membership rows joined to it. The profile's columns repeat
  * on each of those (at most a few hundred) rows; that costs less than more round trips.
+ *
+ * `?merge_path=true` adds how the identifiers were joined (what `cdp identity explain` shows:
+ * the edges with the source row that joined them, the path from the looked-up identifier
+ * through shared identifiers, limit rejections, merges and splits). That is a second query,
+ * run only when asked: the hot path (personalisation on every page view) stays one.
  */
 import { z } from 'zod';
 import { CdpError } from '../../errors';
-import { hasIdentityFile, identityTables, loadIdentityPlan, parseLookup, type IdentityPlan } from '../../identity';
+import { hasIdentityFile, identityTables, loadIdentityPlan, mergePathOf, parseLookup, type IdentityPlan } from '../../identity';
 import type { Dialect, TableRef } from '../../warehouse';
 import type { ServerContext } from '../context';
 import { jsonValue } from '../context';
 import { defineRoute, type RouteDef } from '../route-kit';
 import { membershipHistory } from '../segments-api';
 
+const identifierSchema = z.object({ type: z.string(), value: z.string() });
+
+const mergePathSchema = z.object({
+  edges: z
+    .array(z.object({ a_type: z.string(), a_value: z.string(), b_type: z.string(), b_value: z.string(), source: z.string(), first_seen: z.string().nullable(), last_seen: z.string().nullable() }))
+    .describe('stored edges with both ends in the profile, oldest first (at most 200): the two identifiers appeared in one row of the source'),
+  steps: z
+    .array(z.object({ identifier: identifierSchema, joined_via: identifierSchema.describe('the identifier it shared a source row with, already in the path'), source: z.string(), rule: z.string(), first_seen: z.string().nullable() }))
+    .describe('from the looked-up identifier outwards: how each other identifier joined, by the earliest edge that reaches it'),
+  rejected: z
+    .array(z.object({ reason: z.string(), identifier: identifierSchema, other: identifierSchema, sources: z.string(), profile_id: z.string().nullable(), other_profile_id: z.string().nullable(), first_seen: z.string().nullable() }))
+    .describe('edges a limit refused: the values were kept in separate profiles'),
+  history: z
+    .array(z.object({ run: z.number(), kind: z.string(), from_profile_id: z.string(), to_profile_id: z.string(), merged_at: z.string().nullable(), identifiers: z.number() }))
+    .describe('merges and splits over identity runs involving this profile'),
+  truncated: z.boolean(),
+});
+
 export const profileSchema = z.object({
   profile_id: z.string(),
-  lookup: z.object({ type: z.string(), value: z.string() }),
+  lookup: identifierSchema,
   traits: z.record(z.string(), z.unknown()),
-  identifiers: z.array(z.object({ type: z.string(), value: z.string() })),
+  identifiers: z.array(identifierSchema),
   segments: z.array(z.string()),
+  /** Only with `?merge_path=true`. */
+  merge_path: mergePathSchema.optional(),
 });
 
 /** Identifiers listed per profile (a merged profile can hold thousands). */
@@ -72,8 +97,13 @@ export function profileRoutes(ctx: ServerContext): RouteDef[] {
       path: '/profiles/lookup',
       scope: 'read',
       tag: 'profiles',
-      summary: 'Find a profile by any identifier, with traits and segment memberships',
-      query: z.object({ type: z.string().min(1).describe('identifier type from identity.yml, e.g. email'), value: z.string().min(1).describe('the identifier, as written anywhere') }),
+      summary: 'Find a profile by any identifier, with traits and segment memberships (and, when asked, how its identifiers were joined)',
+      description: 'One query. `merge_path=true` adds the merge path (edges and why, the path from the looked-up identifier through shared identifiers, limit rejections, merges/splits) with a second query.',
+      query: z.object({
+        type: z.string().min(1).describe('identifier type from identity.yml, e.g. email'),
+        value: z.string().min(1).describe('the identifier, as written anywhere'),
+        merge_path: z.enum(['true', 'false']).default('false').describe('add merge_path (a second query)'),
+      }),
       response: profileSchema,
       handler: async ({ query }) => {
         const p = identityPlan();
@@ -86,12 +116,15 @@ export function profileRoutes(ctx: ServerContext): RouteDef[] {
         const first = rows[0]!;
         const traits: Record<string, unknown> = {};
         for (const [column, value] of Object.entries(first)) if (![HIT, PART, A, B, 'profile_id'].includes(column)) traits[column] = value;
+        const profileId = String(first[HIT]);
+        const mergePath = query.merge_path === 'true' ? await mergePathOf(warehouse, p, profileId, lookup) : undefined;
         return {
-          profile_id: String(first[HIT]),
+          profile_id: profileId,
           lookup: { type: lookup.type, value: lookup.value },
           traits: jsonValue(traits) as Record<string, unknown>,
           identifiers: rows.filter((r) => r[PART] === 'identifier').map((r) => ({ type: String(r[A]), value: String(r[B]) })),
           segments: rows.filter((r) => r[PART] === 'segment').map((r) => String(r[A])),
+          ...(mergePath ? { merge_path: jsonValue(mergePath) as z.input<typeof mergePathSchema> } : {}),
         };
       },
     }),

@@ -35,10 +35,12 @@ import {
   planSegments,
   previewSegment,
   replanWith,
+  ruleCatalog,
   segmentFileSchema,
   segmentFileShape,
   segmentOverlap,
   segmentSize,
+  segmentTrends,
   SEGMENTS_CONFIG_FILE,
   updateApiSegment,
   type PlannedSegment,
@@ -59,10 +61,17 @@ const nameParams = z.object({ name: segmentName });
 
 /** The name a draft is planned under (never written: no file, no table). */
 const DRAFT_NAME = '__draft';
+/** Paths under /segments/ that are routes of their own: a segment so named could not be read back. */
+const ROUTE_NAMES = ['catalog', 'overlap', 'run', 'size'];
 
 /** A segment file's body plus its name: what `POST /segments` takes. */
 const createBodySchema = z
-  .strictObject({ name: segmentName.refine((n) => n !== DRAFT_NAME, { message: `${DRAFT_NAME} is reserved for unsaved drafts — choose another name` }), ...segmentFileShape })
+  .strictObject({
+    name: segmentName
+      .refine((n) => n !== DRAFT_NAME, { message: `${DRAFT_NAME} is reserved for unsaved drafts — choose another name` })
+      .refine((n) => !ROUTE_NAMES.includes(n), { message: `${ROUTE_NAMES.join(', ')} are routes under /segments/ — choose another name` }),
+    ...segmentFileShape,
+  })
   .superRefine(checkSegmentFile);
 
 const segmentViewSchema = z.object({
@@ -84,6 +93,34 @@ const segmentViewSchema = z.object({
   updated_at: z.string().nullable(),
 });
 type SegmentView = z.infer<typeof segmentViewSchema>;
+
+/** How many runs the list's trend covers. */
+const TREND_POINTS = 20;
+const listedSegmentSchema = segmentViewSchema.extend({
+  /** Members right after each of the last runs that changed the membership, oldest first ([] before the first build). */
+  trend: z.array(z.object({ at: z.string(), members: z.number() })),
+});
+
+const kindSchema = z.enum(['string', 'number', 'time', 'boolean']);
+const columnSchema = z.object({ name: z.string(), kind: kindSchema });
+const catalogSchema = z.object({
+  over: z.enum(['profiles', 'accounts']),
+  traits: z.array(columnSchema).describe('columns of the subject a trait condition may name'),
+  account_traits: z.array(columnSchema).nullable().describe("over profiles with B2B accounts: columns of the person's current account (account_trait); else null"),
+  events: z
+    .array(
+      z.object({
+        source: z.string(),
+        names: z.array(z.string()).nullable().describe('event names seen; null when not listed (a fixed-name source, or more than 1,000 names)'),
+        fixed_name: z.string().nullable(),
+        timestamp: z.string(),
+        properties: z.array(columnSchema).describe('columns a where filter or an aggregate may name'),
+      }),
+    )
+    .describe('events sources of segments.yml (over profiles only)'),
+  segments: z.array(z.string()).describe('other segments over the same subject (in_segment)'),
+  operators: z.record(kindSchema, z.array(z.string())).describe('the operators each kind takes'),
+});
 
 const sizeSchema = z.object({
   segment: z.string(),
@@ -199,12 +236,35 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       path: '/segments',
       scope: 'read',
       tag: 'segments',
-      summary: 'Segments (files and API) with their definition, members SQL and members at the last materialisation',
-      response: z.object({ segments: z.array(segmentViewSchema) }),
+      summary: 'Segments (files and API) with their definition, members SQL, members at the last materialisation and the size over the last runs',
+      description: `\`trend\`: members right after each of the last ${TREND_POINTS} runs that changed the membership, oldest first, read from segment_membership_history in one query for all segments (a run that changed nobody adds no point).`,
+      response: z.object({ segments: z.array(listedSegmentSchema) }),
       handler: async () => {
         const { plan: p, records } = await load();
-        const listing = await listSegments(runtime.warehouse, p);
-        return { segments: listing.map((s) => view(p, p.byName.get(s.name)!, records.get(s.name), s.materialized ?? null)) };
+        const [listing, trends] = await Promise.all([listSegments(runtime.warehouse, p), segmentTrends(runtime.warehouse, p, TREND_POINTS)]);
+        return {
+          segments: listing.map((s) => ({
+            ...view(p, p.byName.get(s.name)!, records.get(s.name), s.materialized ?? null),
+            trend: (trends.get(s.name) ?? []).map((point) => ({ at: point.at.toISOString(), members: point.members })),
+          })),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/segments/catalog',
+      scope: 'read',
+      tag: 'segments',
+      summary: "What a rule may name: the subject's traits with their kinds, account traits, events sources with their properties and the event names seen, other segments, and the operators of each kind",
+      description: 'The catalog rules are checked against (the same introspection `cdp segments` uses), for the rule builder\'s pickers.',
+      query: z.object({ over: z.enum(['profiles', 'accounts']).default('profiles') }),
+      response: catalogSchema,
+      handler: async ({ query }) => {
+        const p = await plan();
+        if (query.over === 'accounts' && !p.catalog.accounts) {
+          throw new CdpError('the project has no accounts', { code: 'NOT_FOUND', kind: 'config', where: 'identity.yml', hint: 'declare accounts: in identity.yml and run `cdp identity run`; segments over profiles need over=profiles' });
+        }
+        return ruleCatalog(p, query.over);
       },
     }),
     defineRoute({
@@ -231,6 +291,7 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       body: createBodySchema,
       status: 201,
       response: segmentViewSchema,
+      conflict: 'the name is taken (by a file or another API segment)',
       handler: async ({ body, actor }) => {
         const { name, ...spec } = body;
         requireAdminForSql(spec, actor, 'a segment');
@@ -262,6 +323,7 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       params: nameParams,
       body: segmentFileSchema,
       response: segmentViewSchema,
+      conflict: 'the segment is defined by a file (edit the file)',
       handler: async ({ params, body, actor }) => {
         const { plan: current, records } = await load();
         const existing = current.byName.get(params.name);
@@ -286,6 +348,7 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       description: 'Its membership history is closed by the next segments build; the membership table stays until then.',
       params: nameParams,
       response: z.object({ deleted: z.boolean() }),
+      conflict: 'the segment is defined by a file, or a segment, a priority list or a sync uses it',
       handler: async ({ params, actor }) => {
         const name = params.name;
         const { plan: current, records } = await load();

@@ -42,9 +42,31 @@ const scheduleViewSchema = z.object({
   origin: z.enum(['sync', 'api']),
   spec: scheduleSpecSchema,
   description: z.string(),
+  /** Scheduled fires and after: chains are held; a manual trigger still runs. */
+  paused: z.boolean(),
   next_fire_at: z.string().nullable(),
   last_fire_at: z.string().nullable(),
 });
+
+/** `models`, `segments`, or `sync:<name>`. */
+const keyParams = z.object({
+  key: z.string().regex(/^(models|segments|sync:[A-Za-z_][A-Za-z0-9_]*)$/, { message: 'must be models, segments or sync:<sync name>' }),
+});
+
+const noSchedule = (key: string) =>
+  new CdpError('no such schedule', { code: 'NOT_FOUND', kind: 'config', where: `schedule ${key}`, hint: key.startsWith('sync:') ? 'GET /syncs lists the syncs; every sync has a schedule row once the server has loaded it' : `set it first with PUT /schedules/${key}` });
+
+/** Models and segments schedules are the API's; a sync's follows its definition (files are code). */
+function buildKey(key: string, doing: 'set' | 'remove'): 'models' | 'segments' {
+  if (key === 'models' || key === 'segments') return key;
+  const sync = key.slice('sync:'.length);
+  throw new CdpError(`the schedule of sync ${sync} lives in its definition; the API does not ${doing === 'set' ? 'replace' : 'remove'} it`, {
+    code: 'CONFLICT',
+    kind: 'config',
+    where: `schedule ${key}`,
+    hint: `change schedule: in the sync (its file, or PUT /syncs/${sync}); pause or resume it with PATCH /schedules/${key} {"paused": true|false}`,
+  });
+}
 
 export function systemRoutes(ctx: ServerContext, metrics: Metrics, openapi: () => Record<string, unknown>): RouteDef[] {
   const db = ctx.runtime.control;
@@ -130,14 +152,37 @@ export function systemRoutes(ctx: ServerContext, metrics: Metrics, openapi: () =
       path: '/schedules/{key}',
       scope: 'write',
       tag: 'schedules',
-      summary: 'Schedule model or segment builds (sync schedules live in the sync definition)',
-      params: z.object({ key: z.enum(['models', 'segments']) }),
+      summary: 'Schedule model or segment builds (a sync schedule lives in the sync definition: 409)',
+      description: 'A paused schedule stays paused when its spec is replaced. `sync:<name>` keys are 409: change the schedule in the sync (its file, or PUT /syncs/{name}); pause it with PATCH.',
+      params: keyParams,
       body: scheduleSpecSchema,
+      response: scheduleViewSchema,
+      conflict: 'the key is a sync schedule (sync:<name>): it lives in the sync definition',
+      handler: async ({ params, body, actor }) => {
+        const key = buildKey(params.key, 'set');
+        const before = (await ctx.service.scheduler.list()).find((s) => s.key === key);
+        const after = await ctx.service.scheduler.set({ key, spec: body });
+        await ctx.audit(actor, before ? 'update' : 'create', 'schedule', key, before?.spec, after.spec);
+        return after;
+      },
+    }),
+    defineRoute({
+      method: 'PATCH',
+      path: '/schedules/{key}',
+      scope: 'write',
+      tag: 'schedules',
+      summary: 'Pause or resume a schedule: models, segments, or a sync (sync:<name>, also one defined in a file)',
+      description:
+        'Paused: the schedule does not fire and `after:` chains skip it; its definition is unchanged, so a file sync stays as reviewed. A manual trigger (POST /syncs/{name}/trigger, POST /segments/run) still runs. Resumed: the next fire is counted from now — fires missed while paused are not caught up.',
+      params: keyParams,
+      body: z.strictObject({ paused: z.boolean() }),
       response: scheduleViewSchema,
       handler: async ({ params, body, actor }) => {
         const before = (await ctx.service.scheduler.list()).find((s) => s.key === params.key);
-        const after = await ctx.service.scheduler.set({ key: params.key, spec: body });
-        await ctx.audit(actor, before ? 'update' : 'create', 'schedule', params.key, before?.spec, after.spec);
+        if (!before) throw noSchedule(params.key);
+        const after = await ctx.service.scheduler.pause(params.key, body.paused);
+        if (!after) throw noSchedule(params.key);
+        if (before.paused !== after.paused) await ctx.audit(actor, body.paused ? 'pause' : 'resume', 'schedule', params.key, { paused: before.paused }, { paused: after.paused });
         return after;
       },
     }),
@@ -146,13 +191,15 @@ export function systemRoutes(ctx: ServerContext, metrics: Metrics, openapi: () =
       path: '/schedules/{key}',
       scope: 'write',
       tag: 'schedules',
-      summary: 'Remove a models or segments schedule',
-      params: z.object({ key: z.enum(['models', 'segments']) }),
+      summary: 'Remove a models or segments schedule (a sync schedule is 409: it follows the sync definition)',
+      params: keyParams,
       response: z.object({ deleted: z.boolean() }),
+      conflict: 'the key is a sync schedule (sync:<name>): it lives in the sync definition',
       handler: async ({ params, actor }) => {
-        const before = (await ctx.service.scheduler.list()).find((s) => s.key === params.key);
-        const deleted = await ctx.service.scheduler.remove(params.key);
-        if (deleted) await ctx.audit(actor, 'delete', 'schedule', params.key, before?.spec, undefined);
+        const key = buildKey(params.key, 'remove');
+        const before = (await ctx.service.scheduler.list()).find((s) => s.key === key);
+        const deleted = await ctx.service.scheduler.remove(key);
+        if (deleted) await ctx.audit(actor, 'delete', 'schedule', key, before?.spec, undefined);
         return { deleted };
       },
     }),

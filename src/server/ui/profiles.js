@@ -1,6 +1,7 @@
 // Profile lookup: find a person by email, phone or any identifier type of identity.yml,
-// then see the profile's identifiers, how they were joined (merge path, when the API gives
-// it), traits and current segments.
+// then see the profile's identifiers, how they were joined (the merge path: from the
+// looked-up identifier through the identifiers each one shared a source row with, limit
+// rejections, merges and splits over runs), traits and current segments.
 
 import { api, path } from './api.js';
 import { errorBox, field, h, show, table, when } from './dom.js';
@@ -17,7 +18,7 @@ export function profilesPage(params) {
     result.setAttribute('aria-busy', 'true');
     result.replaceChildren(h('p', { class: 'muted' }, 'Looking up…'));
     try {
-      const p = await api('GET', `/profiles/lookup?type=${encodeURIComponent(type.value.trim())}&value=${encodeURIComponent(value.value)}`);
+      const p = await api('GET', `/profiles/lookup?type=${encodeURIComponent(type.value.trim())}&value=${encodeURIComponent(value.value)}&merge_path=true`);
       result.replaceChildren(profileView(p));
     } catch (error) {
       result.replaceChildren(errorBox(error));
@@ -53,22 +54,68 @@ export function profilesPage(params) {
   ];
 }
 
-/** How the identifiers were joined: edges with their source, and merges/splits over runs. */
+const ident = (i) => h('code', {}, `${i.type}:${i.value}`);
+
+/** How the identifiers were joined: the path from the looked-up one, refused edges, merges/splits over runs. */
 function mergePath(p) {
   const merge = p.merge_path;
-  if (!merge) return h('p', { class: 'muted', 'data-merge-path': 'unavailable' }, 'The API does not give this profile’s merge path yet (`cdp identity explain` shows it).');
-  const edges = merge.edges || [];
+  if (!merge) return h('p', { class: 'muted', 'data-merge-path': 'unavailable' }, 'The API did not give this profile’s merge path (`cdp identity explain` shows it).');
+  const steps = merge.steps || [];
+  const rejected = merge.rejected || [];
   const history = merge.history || [];
-  return [
-    edges.length
+  return h(
+    'div',
+    { 'data-merge-path': String(steps.length) },
+    steps.length
       ? h(
           'ol',
-          { class: 'merge-path', 'data-merge-path': '' },
-          edges.map((e) => h('li', {}, h('code', {}, `${e.a_type}:${e.a_value}`), ' ↔ ', h('code', {}, `${e.b_type}:${e.b_value}`), ` — seen together in ${e.source}${e.first_seen ? ` since ${when(e.first_seen)}` : ''}`)),
+          { class: 'merge-path', 'aria-label': `How the identifiers joined, from ${p.lookup.type}:${p.lookup.value}` },
+          h('li', { 'data-merge-start': '' }, ident(p.lookup), ' — looked up'),
+          steps.map((step) =>
+            h(
+              'li',
+              { 'data-merge-step': `${step.identifier.type}:${step.identifier.value}` },
+              ident(step.identifier),
+              ' joined through ',
+              ident(step.joined_via),
+              h('span', { class: 'muted', 'data-merge-rule': '' }, ` — ${step.rule}${step.first_seen ? `, since ${when(step.first_seen)}` : ''}`),
+            ),
+          ),
         )
       : h('p', { class: 'muted' }, 'One identifier: nothing was merged.'),
-    history.length ? table([{ key: 'run', title: 'Identity run' }, { key: 'kind', title: 'Change' }, { key: 'from_profile_id', title: 'From' }, { key: 'to_profile_id', title: 'To' }, { key: 'merged_at', title: 'When', cell: (r) => when(r.merged_at) }], history, { id: 'merges', label: 'Merges and splits' }) : null,
-  ];
+    merge.truncated ? h('p', { class: 'muted' }, `Only the oldest ${merge.edges.length} links are shown.`) : null,
+    rejected.length
+      ? [
+          h('h4', {}, 'Kept apart by a limit'),
+          table(
+            [
+              { key: 'identifier', title: 'Identifier', cell: (r) => ident(r.identifier) },
+              { key: 'other', title: 'Not joined with', cell: (r) => ident(r.other) },
+              { key: 'reason', title: 'Why' },
+              { key: 'sources', title: 'Sources' },
+            ],
+            rejected,
+            { id: 'merge-rejected', label: 'Links refused by a limit' },
+          ),
+        ]
+      : null,
+    history.length
+      ? [
+          h('h4', {}, 'Merges and splits'),
+          table(
+            [
+              { key: 'run', title: 'Identity run', num: true },
+              { key: 'kind', title: 'Change' },
+              { key: 'from_profile_id', title: 'From' },
+              { key: 'to_profile_id', title: 'To' },
+              { key: 'merged_at', title: 'When', cell: (r) => when(r.merged_at) },
+            ],
+            history,
+            { id: 'merges', label: 'Merges and splits' },
+          ),
+        ]
+      : null,
+  );
 }
 
 function profileView(p) {

@@ -3,17 +3,15 @@
 // rebuilt from it on structural changes, while typing only re-serialises. Every change
 // sizes the draft (debounced POST /segments/size); saving goes through the API, and each
 // issue path it answers (`rules.all.1.trait`) is shown next to the control that built it.
+// What a condition may name comes from the API's catalog (GET /segments/catalog: traits and
+// account traits with their kinds, events sources with the event names seen, other segments,
+// the operators of each kind) — pickers, not guesses; the kind drives the operator list.
 
 import { api, ApiError, path } from './api.js';
-import { announce, check, clearInvalid, debounce, errorBox, field, FieldIssues, fmt, h, IDENTIFIER, markInvalid, showFormError, slot, table, uid } from './dom.js';
+import { announce, check, clearInvalid, debounce, errorBox, field, FieldIssues, fmt, h, IDENTIFIER, markInvalid, showFormError, slot, table } from './dom.js';
 
-const OPS_BY_KIND = {
-  string: ['eq', 'neq', 'in', 'not_in', 'contains', 'starts_with', 'is_null', 'is_not_null'],
-  number: ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'not_in', 'is_null', 'is_not_null'],
-  time: ['within_last', 'not_within_last', 'between_ago', 'gt', 'gte', 'lt', 'lte', 'between', 'is_null', 'is_not_null'],
-  boolean: ['eq', 'neq', 'is_null', 'is_not_null'],
-};
-const ALL_OPS = [...new Set(Object.values(OPS_BY_KIND).flat())];
+/** Operators in the order the picker lists them (the catalog says which a kind takes). */
+const OP_ORDER = ['eq', 'neq', 'within_last', 'not_within_last', 'between_ago', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'not_in', 'contains', 'starts_with', 'is_null', 'is_not_null'];
 const OP_LABELS = {
   eq: 'is',
   neq: 'is not',
@@ -55,6 +53,9 @@ function shapeOf(op) {
   if (op === 'within_last' || op === 'not_within_last') return 'relative';
   return 'one';
 }
+
+/** The catalog's operators for a kind, in the picker's order. */
+const orderedOps = (ops) => OP_ORDER.filter((o) => (ops || []).includes(o));
 
 // ---- model ---------------------------------------------------------------------------------
 
@@ -178,6 +179,7 @@ function toRule(node, at, ctx) {
     if (!Number.isInteger(count) || count < 0) ctx.problem(c.count, 'A whole number of times, 0 or more.');
     const rule = { event: node.event.trim() };
     if (node.source.trim()) rule.source = node.source.trim();
+    if (!ctx.events.length) ctx.problem(node.el, 'This project has no events source.');
     if (!(node.times === 'at_least' && count === 1)) rule.times = { [node.times]: count };
     if (String(node.within).trim() !== '') {
       const last = Number(node.within);
@@ -213,22 +215,20 @@ function select(options, value, attrs = {}) {
   );
 }
 
-/** The builder: `onChange` runs after every edit; `names` supplies trait and segment names. */
+/**
+ * The builder: `onChange` runs after every edit; `names` is what conditions may name —
+ * `traits` / `accountTraits` (Map name → kind; accountTraits null without B2B accounts),
+ * `events` (sources: `{ source, names, fixed_name }`), `segments`, `operators` (kind → list).
+ */
 export function ruleBuilder(root, names, onChange) {
   const holder = h('div', { class: 'builder' });
   let focusNext;
-  const traitsList = uid('traits');
-  const accountList = uid('account-traits');
 
   const focusables = () => [...holder.querySelectorAll('input, select, textarea, button')];
   /** Rebuilds the DOM from the model; focus goes to `focusNext`, else stays at the same place in the tab order. */
   const rerender = () => {
     const focusedAt = focusables().indexOf(document.activeElement);
-    holder.replaceChildren(
-      h('datalist', { id: traitsList }, [...names.traits.keys()].map((t) => h('option', { value: t }))),
-      h('datalist', { id: accountList }, [...names.accountTraits.keys()].map((t) => h('option', { value: t }))),
-      renderGroup(root, null, 0),
-    );
+    holder.replaceChildren(renderGroup(root, null, 0));
     if (focusNext && focusNext.el) {
       // A new condition (or a group's first one) is focused at what it asks for, past its NOT box.
       const target = focusNext.el.querySelector('.condition-body input, .condition-body select, .condition-body textarea') || focusNext.el.querySelector('input, select, textarea') || focusNext.el;
@@ -265,7 +265,9 @@ export function ruleBuilder(root, names, onChange) {
       group.op = opSelect.value;
       onChange();
     });
-    const kind = select(CONDITION_TYPES.map((t) => ({ value: t.type, title: t.title })), 'trait');
+    // Only what the project can answer: no event conditions without events sources, no account traits without accounts.
+    const offered = CONDITION_TYPES.filter((t) => (t.type !== 'event' || names.events.length) && (t.type !== 'account_trait' || names.accountTraits));
+    const kind = select(offered.map((t) => ({ value: t.type, title: t.title })), 'trait');
     const addCondition = h('button', { type: 'button', class: 'secondary' }, 'Add condition');
     addCondition.addEventListener('click', () => {
       const node = newCondition(kind.value);
@@ -314,12 +316,19 @@ export function ruleBuilder(root, names, onChange) {
     const parts = [];
     const title = CONDITION_TYPES.find((t) => t.type === node.type).title;
     if (node.type === 'trait' || node.type === 'account_trait') {
-      const catalog = node.type === 'trait' ? names.traits : names.accountTraits;
-      c.name = bind(node, 'name', h('input', { type: 'text', value: node.name, list: node.type === 'trait' ? traitsList : accountList, autocomplete: 'off', spellcheck: 'false', 'data-part': 'name' }));
-      const kind = catalog.get(node.name.trim().toLowerCase());
-      const ops = kind ? OPS_BY_KIND[kind] : ALL_OPS;
+      const catalog = (node.type === 'trait' ? names.traits : names.accountTraits) || new Map();
+      const current = node.name.trim().toLowerCase();
+      const options = [
+        { value: '', title: '— choose —' },
+        ...[...catalog].map(([name, k]) => ({ value: name, title: `${name} (${k})` })),
+        // A saved rule can name what the catalog no longer has: shown, so the API's error has a place.
+        ...(current && !catalog.has(current) ? [{ value: node.name, title: `${node.name} (not in the catalog)` }] : []),
+      ];
+      c.name = bind(node, 'name', select(options, catalog.has(current) ? current : node.name, { 'data-part': 'name' }), 'change');
+      const kind = catalog.get(current);
+      const ops = kind ? orderedOps(names.operators[kind]) : OP_ORDER;
       if (!ops.includes(node.op)) node.op = ops[0];
-      c.op = select(ops.map((o) => ({ value: o, title: OP_LABELS[o] })), node.op, { 'data-part': 'op' });
+      c.op = select(ops.map((o) => ({ value: o, title: OP_LABELS[o] || o })), node.op, { 'data-part': 'op' });
       // A trait of another kind offers other operators, and an operator can need other value
       // inputs: rebuild then (after the focus has moved on, so Tab keeps its place).
       c.name.addEventListener('change', () => {
@@ -347,13 +356,37 @@ export function ruleBuilder(root, names, onChange) {
         parts.push(field('Unit', c.unit));
       }
     } else if (node.type === 'event') {
-      c.event = bind(node, 'event', h('input', { type: 'text', value: node.event, autocomplete: 'off', spellcheck: 'false', 'data-part': 'event' }));
-      c.times = bind(node, 'times', select(TIMES, node.times, { 'data-part': 'times' }), 'change');
-      c.count = bind(node, 'count', h('input', { type: 'number', min: '0', step: '1', value: node.count, 'data-part': 'count' }));
-      c.within = bind(node, 'within', h('input', { type: 'number', min: '1', step: '1', value: node.within, 'data-part': 'within' }));
-      c.unit = bind(node, 'unit', select(UNITS, node.unit, { 'data-part': 'unit' }), 'change');
-      c.source = bind(node, 'source', h('input', { type: 'text', value: node.source, autocomplete: 'off', spellcheck: 'false', 'data-part': 'source' }));
-      parts.push(field('Event', c.event), field('Happened', c.times), field('Times', c.count), field('Within the last', c.within, { hint: 'empty: any time' }), field('Unit', c.unit), field('Events source', c.source, { hint: 'optional; default: the first' }));
+      const sources = names.events;
+      if (!sources.length) {
+        parts.push(h('p', { class: 'hint', 'data-no-events': '' }, 'This project has no events source: declare events: in segments.yml to use event conditions.'));
+      } else {
+        // No source written means the first one (as in segments/*.yml).
+        const chosen = sources.find((x) => x.source === node.source) || sources[0];
+        c.source = bind(node, 'source', select(sources.map((x) => x.source), chosen.source, { 'data-part': 'source' }), 'change');
+        c.source.addEventListener('change', () => setTimeout(rerender)); // another source has other events
+        if (chosen.fixed_name) {
+          node.event = chosen.fixed_name;
+          c.event = h('input', { type: 'text', value: chosen.fixed_name, readonly: true, 'data-part': 'event' });
+        } else if (Array.isArray(chosen.names)) {
+          const options = [{ value: '', title: '— choose —' }, ...chosen.names.map((n) => ({ value: n, title: n })), ...(node.event && !chosen.names.includes(node.event) ? [{ value: node.event, title: `${node.event} (never seen)` }] : [])];
+          c.event = bind(node, 'event', select(options, node.event, { 'data-part': 'event' }), 'change');
+        } else {
+          // Too many names to list: typed, and checked by the API.
+          c.event = bind(node, 'event', h('input', { type: 'text', value: node.event, autocomplete: 'off', spellcheck: 'false', 'data-part': 'event' }));
+        }
+        c.times = bind(node, 'times', select(TIMES, node.times, { 'data-part': 'times' }), 'change');
+        c.count = bind(node, 'count', h('input', { type: 'number', min: '0', step: '1', value: node.count, 'data-part': 'count' }));
+        c.within = bind(node, 'within', h('input', { type: 'number', min: '1', step: '1', value: node.within, 'data-part': 'within' }));
+        c.unit = bind(node, 'unit', select(UNITS, node.unit, { 'data-part': 'unit' }), 'change');
+        parts.push(
+          field('Events source', c.source, { hint: chosen.fixed_name ? `every row is ${chosen.fixed_name}` : null }),
+          field('Event', c.event),
+          field('Happened', c.times),
+          field('Times', c.count),
+          field('Within the last', c.within, { hint: 'empty: any time' }),
+          field('Unit', c.unit),
+        );
+      }
     } else if (node.type === 'in_segment') {
       const options = [{ value: '', title: '— choose —' }, ...names.segments.map((name) => ({ value: name, title: name }))];
       c.segment = bind(node, 'segment', select(options, node.segment, { 'data-part': 'segment' }), 'change');
@@ -379,16 +412,17 @@ export function ruleBuilder(root, names, onChange) {
 
 // ---- page ----------------------------------------------------------------------------------
 
-/** Trait names with their kinds, read from a segment's columns (a segment's rows are its subject's columns). */
-async function subjectColumns(segments, over) {
-  const sample = segments.find((s) => s.over === over);
-  if (!sample) return new Map();
-  try {
-    const { columns } = await api('GET', `/sync-sources/columns?segment=${encodeURIComponent(sample.name)}`);
-    return new Map(columns.filter((c) => c.name !== 'split_group' && c.name !== 'profile_id' && c.name !== 'account_id').map((c) => [c.name, c.kind]));
-  } catch {
-    return new Map(); // suggestions only: the API still checks every name
-  }
+/** What rules over `over` may name (GET /segments/catalog), in the builder's shape. */
+async function catalogOf(over) {
+  const catalog = await api('GET', `/segments/catalog?over=${encodeURIComponent(over)}`);
+  const kinds = (columns) => new Map(columns.map((c) => [c.name, c.kind]));
+  return {
+    traits: kinds(catalog.traits),
+    accountTraits: catalog.account_traits ? kinds(catalog.account_traits) : null,
+    events: catalog.events,
+    segments: catalog.segments,
+    operators: catalog.operators,
+  };
 }
 
 /** New segment (`#/segments/new`) or edit an API segment (`#/segments/NAME/edit`). */
@@ -396,16 +430,15 @@ export function segmentEditorPage({ name }) {
   const editing = Boolean(name);
   const container = slot(async () => {
     let definition = { over: 'profiles', rules: { all: [] } };
-    const { segments } = await api('GET', '/segments');
     if (editing) {
       const view = await api('GET', path('segments', name));
       if (view.origin !== 'api') throw new ApiError(-1, `${name} is defined by ${view.file || 'a file'}; edit the file instead.`);
       definition = view.definition || definition;
     }
-    return editor(definition, segments);
+    return editor(definition);
   });
 
-  async function editor(definition, segments) {
+  async function editor(definition) {
     const issues = new FieldIssues();
     const box = h('div', { 'aria-live': 'polite' });
     const sizeBox = h('div', { class: 'live-size', 'aria-live': 'polite', 'data-live-size': '' }, h('p', { class: 'muted' }, 'Add a condition to see how many people match.'));
@@ -418,11 +451,8 @@ export function segmentEditorPage({ name }) {
       ],
       definition.over || 'profiles',
     );
-    const names = {
-      traits: await subjectColumns(segments, definition.over || 'profiles'),
-      accountTraits: await subjectColumns(segments, 'accounts'),
-      segments: segments.filter((s) => s.name !== name && s.over === (definition.over || 'profiles')).map((s) => s.name),
-    };
+    const names = await catalogOf(definition.over || 'profiles');
+    names.segments = names.segments.filter((s) => s !== name);
     const root = fromRule(definition.rules);
     const model = root.type === 'group' && !root.negate ? root : { ...newGroup('all'), children: [root] };
     let seq = 0;
@@ -437,7 +467,8 @@ export function segmentEditorPage({ name }) {
       const problems = [];
       const ctx = {
         traits: names.traits,
-        accountTraits: names.accountTraits,
+        accountTraits: names.accountTraits || new Map(),
+        events: names.events,
         register: (p, el) => el && issues.register(p, el),
         problem: (el, message) => problems.push({ el, message }),
       };
@@ -501,8 +532,13 @@ export function segmentEditorPage({ name }) {
     const builder = ruleBuilder(model, names, onChange);
     for (const control of [description, over]) control.addEventListener('input', onChange);
     over.addEventListener('change', async () => {
-      names.traits = await subjectColumns(segments, over.value);
-      names.segments = segments.filter((s) => s.name !== name && s.over === over.value).map((s) => s.name);
+      try {
+        Object.assign(names, await catalogOf(over.value));
+        names.segments = names.segments.filter((s) => s !== name);
+        box.replaceChildren();
+      } catch (error) {
+        box.replaceChildren(errorBox(error)); // the API still checks every name
+      }
       builder.rerender();
     });
 

@@ -23,7 +23,7 @@ function sizeCell(segment) {
   return cell;
 }
 
-/** Size over runs, when the API gives it (`trend: [{ at, members }]`, oldest first). */
+/** Size over the last builds that changed the membership (`trend: [{ at, members }]`, oldest first). */
 const trendCell = (segment) => (Array.isArray(segment.trend) && segment.trend.length ? sparkline(segment.trend, `${segment.name} size`) : h('span', { class: 'muted', title: 'no build history yet' }, '—'));
 
 /** "Build segments now": materialises every segment (a job), so syncs and sizes see new members. */
@@ -55,7 +55,7 @@ export function segmentsPage() {
     list.replaceChildren(
       slot(async () => {
         const { segments } = await api('GET', '/segments');
-        const hasTrend = segments.some((s) => Array.isArray(s.trend));
+        const hasTrend = segments.some((s) => Array.isArray(s.trend) && s.trend.length);
         return table(
           [
             { key: 'name', title: 'Segment', cell: (s) => h('a', { href: `#/segments/${encodeURIComponent(s.name)}` }, s.name) },
