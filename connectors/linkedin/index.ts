@@ -16,7 +16,7 @@
  *    are counted by the attempt that settles them).
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, isSha256Hex, objectOptions, ok, parseResponse, readRateLimitHeaders, rejected, retry, secret, sha256Hex, throwForStatus, type Batch, type ConnectorContext, type FieldValue, type HttpResponse, type RowOutcome } from '../kit';
+import { ConnectorError, defineDestination, isSha256Hex, objectOptions, ok, parseResponse, pause, readRateLimitHeaders, rejected, retry, secret, sha256Hex, throwForStatus, type Batch, type ConnectorContext, type FieldValue, type HttpResponse, type RowOutcome } from '../kit';
 import { AdBatchReporter, type AdBatchReport } from '../kit/match-rate';
 import { decodeMemberToken, encodeMemberToken } from '../kit/audience-member-token';
 
@@ -105,7 +105,7 @@ async function findOrCreateSegment(ctx: Ctx, account: string, object: 'users' | 
   const id = /(\d+)$/.exec(response.headers.get('x-restli-id') ?? response.headers.get('x-linkedin-id') ?? '')?.[1];
   if (!id) throw new ConnectorError(DESTINATION, 'transient', `${created}: LinkedIn answered ${response.status} without the new segment id (x-restli-id)`);
   // "After creating a DMP segment, wait 5 seconds for it to become available before adding users."
-  if (ctx.config.segmentReadyWaitMs > 0) await new Promise((r) => setTimeout(r, ctx.config.segmentReadyWaitMs));
+  if (ctx.config.segmentReadyWaitMs > 0) await pause(ctx.config.segmentReadyWaitMs, ctx.signal); // a cancelled run does not sit out the wait
   return id;
 }
 

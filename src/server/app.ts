@@ -82,7 +82,8 @@ export function buildApiServer(ctx: ServerContext, options: ApiOptions = {}): Ap
       max: limit.max,
       timeWindow: limit.windowMs,
       // Probes must keep working while a client is throttled.
-      allowList: (request) => RATE_LIMIT_EXEMPT.includes(request.url),
+      // The path without its query string: `/health?probe=1` is still the probe.
+      allowList: (request) => RATE_LIMIT_EXEMPT.includes(request.url.split('?')[0]!),
       keyGenerator: async (request) => {
         const actor = await authenticate.identify(request.headers.authorization);
         return actor ? `token:${actor.tokenId}` : `ip:${request.ip}`;

@@ -60,6 +60,7 @@ describe('CORS and rate limits', () => {
     expect((await call('GET', '/models', bearer(`cdp_${readerId}_${'x'.repeat(43)}`))).status).toBe(401);
     // Health probes are never limited.
     for (let i = 0; i < 8; i++) expect((await call('GET', '/health')).status).toBe(200);
+    for (let i = 0; i < 8; i++) expect((await call('GET', '/health?probe=k8s')).status).toBe(200);
     // Without a token: the address's budget (1 used above) runs out after 4 more.
     const anonymous = [];
     for (let i = 0; i < 5; i++) anonymous.push((await call('GET', '/models')).status);

@@ -118,6 +118,9 @@ describe('segments through the API', () => {
     expect((await call('DELETE', '/segments/name_three', fx.tokens.read)).status).toBe(403);
     const sql = { name: 'by_sql', rules: { all: [{ sql: "p.first_name = 'Name5'" }] } };
     expect((await call('POST', '/segments', fx.tokens.write, sql)).status).toBe(403);
+    // Replacing an API segment's rules with SQL needs admin too, top-level sql: or a condition.
+    expect((await call('PUT', '/segments/name_three', fx.tokens.write, { sql: 'SELECT profile_id FROM profiles' })).status).toBe(403);
+    expect((await call('PUT', '/segments/name_three', fx.tokens.write, { rules: sql.rules })).status).toBe(403);
     const byAdmin = await call('POST', '/segments', fx.tokens.admin, sql);
     expect(byAdmin.status).toBe(201);
     expect((await call('GET', '/segments/by_sql/size', fx.tokens.read)).json<{ size: number }>().size).toBe(1);

@@ -36,7 +36,10 @@ describe('UI read routes: sync source columns, consent purposes, rule catalog', 
     expect(table.body).toMatchObject({ relation: 'raw.contacts', built: true });
     expect(table.body.columns.map((c: { name: string }) => c.name)).toEqual(['uid', 'email', 'fname', 'city', 'orders', 'consent', 'updated_at']);
     expect(table.body.columns.find((c: { name: string }) => c.name === 'updated_at').kind).toBe('time');
-    expect((await get('/sync-sources/columns?segment=nope')).status).toBe(404);
+    const unknown = await get('/sync-sources/columns?segment=nope');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.hint).toMatch(/GET \/segments/); // a user error says how to fix it
+    expect((await get('/sync-sources/columns?model=nope')).body.hint).toMatch(/GET \/models/);
     const none = await get('/sync-sources/columns');
     expect(none.status).toBe(400);
     expect(none.body.issues[0].path).toBe('query');

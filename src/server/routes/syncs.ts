@@ -92,7 +92,7 @@ export function syncRoutes(ctx: ServerContext): RouteDef[] {
     }
     const plan = await loadSegmentsPlan(runtime.project, runtime.warehouse, runtime.env);
     const segment = plan.byName.get(name);
-    if (!segment) throw new CdpError('no such segment', { code: 'NOT_FOUND', kind: 'config', where: `segment ${name}` });
+    if (!segment) throw new CdpError('no such segment', { code: 'NOT_FOUND', kind: 'config', where: `segment ${name}`, hint: 'GET /segments lists the segments' });
     const subject: Map<string, ValueKind> | undefined = segment.over === 'accounts' ? plan.catalog.accounts : plan.catalog.profiles;
     const columns = [...(subject ?? new Map<string, ValueKind>())].map(([column, kind]) => ({ name: column, data_type: null, kind }));
     return { relation: ref ? relationName(ref) : `seg_${name}`, built: false, columns: [...columns, { name: 'split_group', data_type: null, kind: 'string' as const }] };
@@ -141,7 +141,7 @@ export function syncRoutes(ctx: ServerContext): RouteDef[] {
         let ref: TableRef;
         if (query.model) {
           const model = runtime.compiled().models.find((m) => m.name === query.model);
-          if (!model) throw new CdpError('no such model', { code: 'NOT_FOUND', kind: 'config', where: `model ${query.model}` });
+          if (!model) throw new CdpError('no such model', { code: 'NOT_FOUND', kind: 'config', where: `model ${query.model}`, hint: 'GET /models lists the models' });
           ref = model.ref;
         } else {
           const [a, b] = query.table!.split('.');
