@@ -21,7 +21,7 @@
  *  - the match-rate report counts each row once (`AdBatchReporter`).
  */
 import { z } from 'zod';
-import { ConnectorError, pause, defineDestination, objectOptions, ok, parseResponse, readRateLimitHeaders, rejected, retry, secret, type Batch, type ConnectorContext, type HttpRequest, type HttpResponse, type RowOutcome } from '../kit';
+import { ConnectorError, pause, defineDestination, objectOptions, ok, phoneDefaultCountryOption, parseResponse, readRateLimitHeaders, rejected, retry, secret, type Batch, type ConnectorContext, type HttpRequest, type HttpResponse, type RowOutcome } from '../kit';
 import { AdBatchReporter, type AdBatchReport } from '../kit/match-rate';
 import { decodeMemberToken, encodeMemberToken } from '../kit/audience-member-token';
 import { googleUserIdentifiers, normaliseGoogleEmail, type GoogleUserIdentifier } from './normalise';
@@ -58,7 +58,8 @@ const optionsSchema = z.strictObject({
   /** Job-level consent (EU user consent policy); omitted when not set. */
   adUserData: consent.optional(),
   adPersonalization: consent.optional(),
-  defaultCountryCode: z.string().regex(/^\d{1,3}$/).optional(),
+  /** Country of phones written without a country code: ISO 3166 ('GB') or calling code ('44'). */
+  defaultCountryCode: phoneDefaultCountryOption.optional(),
   /** Google allows 100,000 identifiers per addOperations request and recommends about 10,000. */
   maxIdentifiersPerRequest: z.coerce.number().int().min(20).max(100_000).default(10_000),
 });

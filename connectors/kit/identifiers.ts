@@ -4,8 +4,10 @@
  * lowercase hex of a normalised value; Mailchimp keys members by MD5 of the lowercased
  * email. Normalisers return null for a value that cannot be a valid identifier, so a
  * connector rejects that row with a reason instead of sending garbage (or a hash of it).
+ * Phone numbers are parsed in phone.ts.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { normalizePhoneDigits, normalizePhoneE164 } from './phone';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -45,40 +47,6 @@ export function normalizeEmail(value: string | null | undefined, options: EmailO
   return email;
 }
 
-/**
- * E.164 (`+` and 8–15 digits), as Google wants before hashing. A number with `+` or `00`
- * carries its country code. Otherwise `defaultCountryCode` (digits, e.g. '44') is needed: a
- * national trunk zero is dropped and the code put in front — unless the digits already start
- * with that code (`16505551212` with default '1' is +16505551212, not +116505551212; national
- * numbers of NANP and the UK never start with their country code). Null when the result
- * cannot be a phone number.
- */
-export function normalizePhoneE164(value: string | null | undefined, defaultCountryCode?: string): string | null {
-  if (value === null || value === undefined) return null;
-  const text = value.trim();
-  const digits = text.replace(/\D/g, '');
-  const international = internationalDigits(text, digits, defaultCountryCode);
-  if (international === null) return null;
-  const e164 = `+${international}`;
-  return /^\+[1-9]\d{7,14}$/.test(e164) ? e164 : null;
-}
-
-/** The digits with the country code in front (no `+`), or null when the country is unknown. */
-export function internationalDigits(text: string, digits: string, defaultCountryCode?: string): string | null {
-  if (text.startsWith('+')) return digits;
-  if (digits.startsWith('00')) return digits.slice(2);
-  if (!defaultCountryCode) return null;
-  const code = defaultCountryCode.replace(/\D/g, '');
-  if (digits.startsWith('0')) return `${code}${digits.replace(/^0+/, '')}`;
-  return digits.startsWith(code) ? digits : `${code}${digits}`;
-}
-
-/** Meta's rule: digits only — no `+`, no leading zeros — country code included. */
-export function normalizePhoneDigits(value: string | null | undefined, defaultCountryCode?: string): string | null {
-  const e164 = normalizePhoneE164(value, defaultCountryCode);
-  return e164 === null ? null : e164.slice(1).replace(/^0+/, '');
-}
-
 /** Lowercased, trimmed, and for Meta's zip/city/country rules optionally stripped of spaces and punctuation. */
 export function normalizeText(value: string | null | undefined, options: { stripNonAlphanumeric?: boolean } = {}): string | null {
   if (value === null || value === undefined) return null;
@@ -94,10 +62,10 @@ export function hashEmail(value: string | null | undefined, options: EmailOption
   return email === null ? null : sha256Hex(email);
 }
 
-/** SHA-256 hex of a phone normalised per the vendor: 'e164' (Google) or 'digits' (Meta). */
-export function hashPhone(value: string | null | undefined, style: 'e164' | 'digits', defaultCountryCode?: string): string | null {
+/** SHA-256 hex of a phone normalised per the vendor: 'e164' (Google) or 'digits' (Meta); `defaultCountry` as in phone.ts. */
+export function hashPhone(value: string | null | undefined, style: 'e164' | 'digits', defaultCountry?: string): string | null {
   if (value !== null && value !== undefined && isSha256Hex(value.trim())) return value.trim();
-  const phone = style === 'e164' ? normalizePhoneE164(value, defaultCountryCode) : normalizePhoneDigits(value, defaultCountryCode);
+  const phone = style === 'e164' ? normalizePhoneE164(value, defaultCountry) : normalizePhoneDigits(value, defaultCountry);
   return phone === null ? null : sha256Hex(phone);
 }
 

@@ -6,6 +6,7 @@ export * from './types';
 export * from './connector-error';
 export * from './http';
 export * from './identifiers';
+export * from './phone';
 export * from './outcomes';
 export * from './email-audience';
 export * from './object-options';

@@ -18,7 +18,7 @@
  *    configured ad account and created when missing (once per process, even under concurrency).
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, objectOptions, ok, rejected, secret, type Batch, type ConnectorContext, type RowOutcome } from '../kit';
+import { ConnectorError, defineDestination, objectOptions, ok, phoneDefaultCountryOption, rejected, secret, type Batch, type ConnectorContext, type RowOutcome } from '../kit';
 import { AdBatchReporter, type AdBatchReport } from '../kit/match-rate';
 import { decodeMemberToken, encodeMemberToken } from '../kit/audience-member-token';
 import { DESTINATION, META_MAX_ROWS, MetaClient, type MetaSession } from './client';
@@ -42,8 +42,8 @@ const optionsSchema = z
     audienceId: z.string().regex(/^\d+$/, 'audienceId is the numeric custom audience id').optional(),
     /** Find (or create) the audience by name in config.adAccountId. */
     audienceName: z.string().min(1).optional(),
-    /** Digits of the country code for phones written without one (e.g. '44'). */
-    defaultCountryCode: z.string().regex(/^\d{1,3}$/).optional(),
+    /** Country of phones written without a country code: ISO 3166 ('GB') or calling code ('44'). */
+    defaultCountryCode: phoneDefaultCountryOption.optional(),
   })
   .refine((o) => o.audienceId !== undefined || o.audienceName !== undefined, { message: 'give audienceId, or audienceName to find or create the audience' });
 const OPTIONS = objectOptions(DESTINATION, { audience_members: optionsSchema }, { unsupported: 'use mode add_remove' });

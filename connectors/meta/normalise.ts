@@ -7,7 +7,7 @@
  * identifier, so the connector drops the key (or rejects the row) instead of sending a
  * hash of garbage; no raw email or phone ever leaves `metaIdentifiers`.
  */
-import { internationalDigits, isSha256Hex, normalizeEmail, sha256Hex, type FieldValue } from '../kit';
+import { isSha256Hex, normalizeEmail, normalizePhoneDigits, sha256Hex, type FieldValue } from '../kit';
 
 /** The multi-key schema keys this connector sends, in the order it sends them. */
 export const META_KEYS = ['EXTERN_ID', 'EMAIL', 'PHONE', 'GEN', 'DOBY', 'DOBM', 'DOBD', 'LN', 'FN', 'FI', 'CT', 'ST', 'ZIP', 'COUNTRY', 'MADID'] as const;
@@ -50,17 +50,16 @@ export function metaKeyForField(field: string): MetaKey | undefined {
 const lettersOnly = (v: string) => v.normalize('NFC').trim().toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 
 /**
- * Digits only, no `+`, no leading zeros, country code included. A number written with `+`
- * or `00` carries its country code; with `defaultCountryCode`, a national number gets it in
- * front (a trunk zero dropped; digits that already start with the code are left as they
- * are) — Meta's own example: US "(650)555-1212" → 16505551212; without a default, bare
- * digits are taken as already international (Meta: "always include the country code").
+ * Digits only, no `+`, no leading zeros, country code included: the kit's E.164 without the
+ * `+` (so a number that cannot exist is null). A number written with `+` or `00` carries its
+ * country code; with `defaultCountry` (`US` or `1`) any other is national there — Meta's own
+ * example: US "(650)555-1212" → 16505551212. Without a default, digits are taken as already
+ * international (Meta: "always include the country code"), so a trunk-zero national number
+ * such as "020 7946 0958" is null rather than guessed.
  */
-export function normaliseMetaPhone(value: string, defaultCountryCode?: string): string | null {
+export function normaliseMetaPhone(value: string, defaultCountry?: string): string | null {
   const text = value.trim();
-  const raw = text.replace(/\D/g, '');
-  const digits = (defaultCountryCode || text.startsWith('+') || raw.startsWith('00') ? internationalDigits(text, raw, defaultCountryCode) : raw)?.replace(/^0+/, '') ?? null;
-  return digits !== null && /^[1-9]\d{6,14}$/.test(digits) ? digits : null;
+  return normalizePhoneDigits(!defaultCountry && /^[1-9]/.test(text) ? `+${text}` : text, defaultCountry);
 }
 
 /** One key's normalised (not yet hashed) value, or null when unusable. */

@@ -10,7 +10,7 @@
  * is a member token (hashes as sent), so removals send the same ids.
  */
 import { z } from 'zod';
-import { ConnectorError, defineDestination, isSha256Hex, normalizePhoneE164, objectOptions, ok, parseResponse, rejected, secret, sha256Hex, throwForStatus, type Batch, type ConnectorContext, type FieldValue, type RowOutcome } from '../kit';
+import { ConnectorError, defineDestination, isSha256Hex, normalizePhoneE164, objectOptions, ok, phoneDefaultCountryOption, parseResponse, rejected, secret, sha256Hex, throwForStatus, type Batch, type ConnectorContext, type FieldValue, type RowOutcome } from '../kit';
 import { AdBatchReporter, type AdBatchReport } from '../kit/match-rate';
 import { decodeMemberToken, encodeMemberToken } from '../kit/audience-member-token';
 
@@ -27,7 +27,7 @@ export const tiktokConfigSchema = z.object({
   baseUrl: z.string().url().default('https://business-api.tiktok.com/open_api/v1.3'),
 });
 type Ctx = ConnectorContext<z.output<typeof tiktokConfigSchema>>;
-const optionsSchema = z.strictObject({ audienceId: z.string().regex(/^\d+$/, 'audienceId is the numeric audience id'), defaultCountryCode: z.string().regex(/^\d{1,3}$/).optional() });
+const optionsSchema = z.strictObject({ audienceId: z.string().regex(/^\d+$/, 'audienceId is the numeric audience id'), defaultCountryCode: phoneDefaultCountryOption.optional() });
 const OPTIONS = objectOptions(DESTINATION, { audience_members: optionsSchema }, { unsupported: 'use mode add_remove' });
 
 const hashOf = (v: string, normalise: (x: string) => string | null) => {

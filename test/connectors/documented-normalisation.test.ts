@@ -26,6 +26,9 @@ describe('Meta', () => {
     // Already international, with or without "+", gives the same digits.
     expect(normaliseMetaPhone('+1 (650) 555-1212', '1')).toBe('16505551212');
     expect(normaliseMetaPhone('1 650 555 1212', '1')).toBe('16505551212');
+    // The default country may be given as an ISO country as well as a calling code.
+    expect(normaliseMetaPhone('(650)555-1212', 'US')).toBe('16505551212');
+    expect(metaValue('PHONE', '(650)555-1212', 'US')).toBe('e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176');
   });
 
   test('first name: "Mary" → mary, "정" stays UTF-8, "Valéry" → valéry (accents kept, also when decomposed)', () => {

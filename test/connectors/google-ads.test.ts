@@ -63,6 +63,8 @@ describe('Customer Match normalisation', () => {
   test('phone in E.164 with the + before hashing', () => {
     expect(googleUserIdentifiers({ phone: '+1 (650) 555-1212' }).identifiers).toEqual([{ hashedPhoneNumber: sha('+16505551212') }]);
     expect(googleUserIdentifiers({ phone: '020 7946 0958' }, '44').identifiers).toEqual([{ hashedPhoneNumber: sha('+442079460958') }]);
+    expect(googleUserIdentifiers({ phone: '391 234 5678' }, 'IT').identifiers).toEqual([{ hashedPhoneNumber: sha('+393912345678') }]);
+    expect(googleUserIdentifiers({ phone: '555 1212' }, 'US').unusable).toEqual(['phone cannot be written in E.164']);
   });
   test('address: names hashed, country and postal code in clear', () => {
     expect(googleUserIdentifiers({ first_name: ' John ', last_name: 'SMITH', country: 'us', postal_code: '94043' }).identifiers).toEqual([

@@ -13,6 +13,8 @@ import {
   parseResponse,
   pause,
   parseRetryAfter,
+  phoneDefaultCountryOption,
+  phoneRegion,
   readRateLimitHeaders,
   sha256Hex,
   throwForStatus,
@@ -114,6 +116,82 @@ describe('identifiers (destinations.md §0)', () => {
     expect(normalizePhoneDigits('+1 (650) 555-1212')).toBe('16505551212');
     expect(hashPhone('+1 (650) 555-1212', 'e164')).toBe(sha256Hex('+16505551212'));
     expect(hashPhone('+1 (650) 555-1212', 'digits')).toBe(sha256Hex('16505551212'));
+  });
+});
+
+describe('phones in E.164 (libphonenumber-js, max metadata)', () => {
+  test('Italy: a mobile starting with 39 stays national (+39 391…); a landline keeps its 0', () => {
+    // The old digit heuristic took "391…" as already carrying the country code (+3912345678).
+    expect(normalizePhoneE164('391 234 5678', 'IT')).toBe('+393912345678');
+    expect(normalizePhoneE164('391 234 5678', '39')).toBe('+393912345678');
+    expect(normalizePhoneE164('3912345678', '39')).toBe('+393912345678');
+    expect(normalizePhoneE164('06 1234 5678', 'IT')).toBe('+390612345678');
+    expect(normalizePhoneDigits('391 234 5678', 'IT')).toBe('393912345678');
+  });
+
+  test('UK national with the trunk 0, by ISO country or calling code', () => {
+    expect(normalizePhoneE164('020 7946 0958', 'GB')).toBe('+442079460958');
+    expect(normalizePhoneE164('020 7946 0958', '44')).toBe('+442079460958');
+    expect(normalizePhoneE164('07911 123456', 'gb')).toBe('+447911123456');
+    // Digits that already carry the country code, without "+", are recognised as such.
+    expect(normalizePhoneE164('44 20 7946 0958', 'GB')).toBe('+442079460958');
+  });
+
+  test('US with and without the leading 1', () => {
+    for (const country of ['US', '1', '+1']) {
+      expect(normalizePhoneE164('(650) 555-1212', country)).toBe('+16505551212');
+      expect(normalizePhoneE164('650-555-1212', country)).toBe('+16505551212');
+      expect(normalizePhoneE164('1 650 555 1212', country)).toBe('+16505551212');
+      expect(normalizePhoneE164('16505551212', country)).toBe('+16505551212');
+    }
+    // The US international prefix 011 is read as such in the US.
+    expect(normalizePhoneE164('011 44 20 7946 0958', 'US')).toBe('+442079460958');
+  });
+
+  test('"+" and "00" make a number international whatever the default country', () => {
+    for (const country of [undefined, 'US', 'IT', '44']) {
+      expect(normalizePhoneE164('+44 20 7946 0958', country)).toBe('+442079460958');
+      expect(normalizePhoneE164('0044 20 7946 0958', country)).toBe('+442079460958');
+      expect(normalizePhoneE164('+44 (0)20 7946 0958', country)).toBe('+442079460958');
+    }
+    expect(normalizePhoneE164('0039 391 234 5678', 'US')).toBe('+393912345678');
+  });
+
+  test('invalid or impossible numbers are null, never guessed', () => {
+    expect(normalizePhoneE164('555 1212', 'US')).toBeNull(); // too short
+    expect(normalizePhoneE164('7946 0958', 'GB')).toBeNull(); // too short
+    expect(normalizePhoneE164('+44 20 7946')).toBeNull();
+    expect(normalizePhoneE164('12', 'US')).toBeNull();
+    expect(normalizePhoneE164('+1 650 555 1212 999')).toBeNull(); // too long
+    expect(normalizePhoneE164('+1 555 000 0000')).toBeNull(); // no US area code 555
+    expect(normalizePhoneE164('(650) 555-1212')).toBeNull(); // national, and no default country
+    expect(normalizePhoneE164('call +1 650 555 1212', 'US')).toBeNull(); // a text, not a number
+    expect(normalizePhoneE164('n/a', 'US')).toBeNull();
+    expect(normalizePhoneE164('', 'US')).toBeNull();
+    expect(hashPhone('555 1212', 'e164', 'US')).toBeNull();
+  });
+
+  test('the default country: ISO 3166 or calling code; anything else is a clear config error', () => {
+    expect(phoneRegion('US')).toEqual({ defaultCountry: 'US' });
+    expect(phoneRegion('it')).toEqual({ defaultCountry: 'IT' });
+    expect(phoneRegion('+44')).toEqual({ defaultCallingCode: '44' });
+    expect(phoneRegion('999')).toBeNull();
+    expect(phoneDefaultCountryOption.parse('GB')).toBe('GB');
+    expect(phoneDefaultCountryOption.parse(44)).toBe('44'); // YAML `defaultCountryCode: 44`
+    for (const bad of ['999', 'UK', 'USA', '800', '']) expect(phoneDefaultCountryOption.safeParse(bad).success).toBe(false);
+    expect(phoneDefaultCountryOption.safeParse('UK').error?.issues[0]?.message).toBe('"UK" is neither an ISO 3166 country (US, GB, IT) nor the calling code of a country (1, 44, 39) (the ISO code of the United Kingdom is GB)');
+    expect(() => normalizePhoneE164('020 7946 0958', 'UK')).toThrow(/default country for phone numbers: "UK" is neither/);
+    // Options parsed through a connector's objectOptions: a config failure naming the option.
+    const OPTIONS = objectOptions('adtest', { members: z.strictObject({ defaultCountryCode: phoneDefaultCountryOption.optional() }) });
+    expect(OPTIONS.parse('members', { object: 'members', options: { defaultCountryCode: 'IT' } })).toEqual({ defaultCountryCode: 'IT' });
+    let error: unknown;
+    try {
+      OPTIONS.parse('members', { object: 'members', options: { defaultCountryCode: '999' } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error).toMatchObject({ failure: 'config', message: expect.stringContaining('defaultCountryCode — "999" is neither an ISO 3166 country') });
   });
 });
 

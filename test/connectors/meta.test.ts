@@ -65,6 +65,14 @@ describe("Meta's normalisation and hashing", () => {
     expect(normaliseMetaPhone('0044 20 7946 0958')).toBe('442079460958');
     expect(normaliseMetaPhone('020 7946 0958', '44')).toBe('442079460958');
     expect(normaliseMetaPhone('n/a')).toBeNull();
+    // Without a default country, digits must already be international: a trunk-zero national
+    // number is not guessed into some country.
+    expect(normaliseMetaPhone('442079460958')).toBe('442079460958');
+    expect(normaliseMetaPhone('020 7946 0958')).toBeNull();
+    expect(normaliseMetaPhone('1 555 000 0000')).toBeNull();
+    // National numbers in the default country (ISO or calling code), as E.164 without the "+".
+    expect(normaliseMetaPhone('391 234 5678', 'IT')).toBe('393912345678');
+    expect(normaliseMetaPhone('391 234 5678', '39')).toBe('393912345678');
     expect(metaIdentifiers({ phone: '+1 (650) 555-1212' }).values.PHONE).toBe(sha('16505551212'));
   });
   test('names, city, state: lowercase letters without punctuation or spaces; FI the first initial', () => {
@@ -104,6 +112,21 @@ describe('meta connector specifics', () => {
     expect(e).toBeInstanceOf(ConnectorError);
     return e as ConnectorError;
   };
+
+  test('defaultCountryCode: an ISO country or a calling code; an unknown one stops the run before anything is sent', async () => {
+    fake = await startMetaFake();
+    const audienceId = fake.createAudience('phones');
+    const rows = [{ key: 'it', fields: { phone: '391 234 5678' } }];
+    for (const defaultCountryCode of ['IT', '39']) {
+      expect(await meta.write(ctxFor(fake), { object: 'audience_members', op: 'add', rows, options: { audienceId, defaultCountryCode } })).toMatchObject([{ status: 'ok' }]);
+    }
+    expect(fake.members(audienceId).map((m) => m.PHONE)).toEqual([sha('393912345678')]);
+    const calls = usersCalls().length;
+    const error = await failure(meta.write(ctxFor(fake), { object: 'audience_members', op: 'add', rows, options: { audienceId, defaultCountryCode: '999' } }));
+    expect(error.failure).toBe('config');
+    expect(error.message).toContain('"999" is neither an ISO 3166 country');
+    expect(usersCalls()).toHaveLength(calls);
+  });
 
   test('a batch over 10,000 rows goes as one upload session: same session_id, batch_seq 1..n, last flag on the last', async () => {
     fake = await startMetaFake();
@@ -157,13 +180,15 @@ describe('meta connector specifics', () => {
   });
 
   test('match-rate report: identifier types, sent, rejected before sending, and what Meta reported invalid', async () => {
-    const badPhone = sha('15550000000');
+    // A real-format number that Meta's fake refuses (a number that cannot exist, such as
+    // +1 555 000 0000 — no US area code 555 — is now rejected before sending instead).
+    const badPhone = sha('16505550000');
     fake = await startMetaFake({ invalidValues: new Set([badPhone]) });
     const audienceId = fake.createAudience('a');
     const rows: OutboundRow[] = [
       { key: '1', fields: { email: 'a@x.com', phone: '+1 650 555 1212', country: 'US' } },
       { key: '2', fields: { email: 'b@x.com' } },
-      { key: '3', fields: { phone: '+1 555 000 0000' } },
+      { key: '3', fields: { phone: '+1 650 555 0000' } },
       { key: '4', fields: { email: 'broken', phone: null } },
     ];
     const { outcomes, report } = await writeMetaBatch(ctxFor(fake), { object: 'audience_members', op: 'add', rows, options: { audienceId } });

@@ -46,6 +46,7 @@ describe('tiktok specifics', () => {
   test('email: whitespace removed anywhere, lowercased, SHA-256; phone E.164 then SHA-256; hashes pass through', () => {
     expect(tiktokEmailHash(' John .Smith@Example.COM ')).toBe(sha('john.smith@example.com'));
     expect(tiktokIds({ phone: '+1 (650) 555-1212' })).toEqual({ PHONE_SHA256: sha('+16505551212') });
+    expect(tiktokIds({ phone: '391 234 5678' }, '39')).toEqual({ PHONE_SHA256: sha('+393912345678') });
     expect(tiktokIds({ email: sha('a@b.co').toUpperCase() })).toEqual({ EMAIL_SHA256: sha('a@b.co') });
     expect(tiktokIds({ email: 'nope', phone: 'n/a' })).toEqual({});
   });
