@@ -152,6 +152,51 @@ describe('duckdb adapter specifics', () => {
     }
   });
 
+  it('stream returns exactly what query returns for every scalar type, edge values included (the JSON file path)', async () => {
+    const wh = await connectDuckdb({ type: 'duckdb', path: ':memory:', schema: 'main' }, dir);
+    try {
+      await wh.execute(`CREATE TYPE mood AS ENUM ('sad', 'ok')`);
+      const sql =
+        `SELECT * FROM (VALUES ` +
+        `(1, true, 7::TINYINT, 42::UINTEGER, 9007199254740991::BIGINT, 9007199254740993::BIGINT, -9007199254740993::HUGEINT, 18446744073709551615::UBIGINT, ` +
+        `1.5::FLOAT, 0.1::FLOAT, 'nan'::DOUBLE, 'inf'::DOUBLE, '-inf'::DOUBLE, -0.0::DOUBLE, 12.345::DECIMAL(18,3), ` +
+        `TIMESTAMP '1969-12-31 23:59:59.9995', TIMESTAMPTZ '2024-01-02 03:04:05.123+02', TIMESTAMP_NS '2024-01-02 03:04:05.123456789', 'infinity'::TIMESTAMP, ` +
+        `DATE '2024-02-29', DATE '0044-03-15 (BC)', '-infinity'::DATE, 'it''s "q" \\ ' || chr(10) || chr(1) || ' Zoë 🚀', '{"a":[1,2]}'::JSON, 'ok'::mood, '00000000-0000-0000-0000-000000000001'::UUID, NULL), ` +
+        `(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)` +
+        `) AS v(id, "Flag", ti, ui, safe_big, big, huge, ubig, fl, fl2, nan, pinf, ninf, negzero, dec, ts_before, tstz, tsns, ts_inf, d, d_bc, d_inf, txt, js, mood, uuid, nothing) ORDER BY id`;
+      const streamed: Row[] = [];
+      for await (const batch of wh.stream(sql, 1)) streamed.push(...batch);
+      const queried = await wh.query(sql);
+      expect(streamed).toEqual(queried);
+      expect(Object.is(streamed[0].negzero, -0)).toBe(true);
+      expect(streamed[0]).toMatchObject({ flag: true, big: '9007199254740993', safe_big: 9007199254740991, ubig: '18446744073709551615', ts_inf: 'infinity', d_inf: '-infinity', js: '{"a":[1,2]}', mood: 'ok' });
+      expect(streamed[0].ts_before).toEqual(new Date('1969-12-31T23:59:59.999Z'));
+      expect(Number.isNaN(streamed[0].nan)).toBe(true);
+
+      // A column the JSON path does not carry (a list) takes the chunk path, same values.
+      const nested = `SELECT range AS n, [range::INTEGER, 1] AS l, {'k': range::INTEGER} AS s FROM range(3000) ORDER BY n`;
+      const viaStream: Row[] = [];
+      for await (const batch of wh.stream(nested, 1000)) viaStream.push(...batch);
+      expect(viaStream).toEqual(await wh.query(nested));
+      expect(viaStream[2]).toEqual({ n: 2, l: '[2,1]', s: '{"k":2}' });
+    } finally {
+      await wh.close();
+    }
+  });
+
+  it('duplicate column names: the later one wins, in stream as in query', async () => {
+    const wh = await connectDuckdb({ type: 'duckdb', path: ':memory:', schema: 'main' }, dir);
+    try {
+      const sql = 'SELECT 1 AS a, 2 AS "A" -- trailing comment';
+      const streamed: Row[] = [];
+      for await (const batch of wh.stream(sql, 10)) streamed.push(...batch);
+      expect(streamed).toEqual([{ a: 2 }]);
+      expect(streamed).toEqual(await wh.query('SELECT 1 AS a, 2 AS "A"'));
+    } finally {
+      await wh.close();
+    }
+  });
+
   it('a file that cannot be opened fails with a CdpError naming the path', async () => {
     // A directory where the database file should be.
     const error = await connectDuckdb({ type: 'duckdb', path: '.', schema: 'main' }, dir).then(

@@ -12,8 +12,9 @@
  * connection while loading acknowledged rows on another) and a tight cap could deadlock it.
  *
  * Invariants: values leave as the value contract (result-values.ts); every driver error
- * leaves as a CdpError with code WAREHOUSE; `stream` holds at most one DuckDB chunk
- * (2048 rows) plus one batch in memory; `load` and `executeAll` are all-or-nothing.
+ * leaves as a CdpError with code WAREHOUSE; `stream` never ends early as if complete and
+ * holds at most one block of rows (64 KB of JSON, or one DuckDB chunk) plus one batch in
+ * memory; `load` and `executeAll` are all-or-nothing.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -49,6 +50,7 @@ import {
 } from '../result-values';
 import { DuckdbDialect } from './duckdb-dialect';
 import { duckdbColumnar } from './duckdb-columnar';
+import { jsonTransports, streamThroughFile, type StreamColumns } from './duckdb-stream';
 
 const MAX_CONNECTIONS = 16;
 let streamCounter = 0;
@@ -56,7 +58,10 @@ const SQL_HINT = 'check the compiled SQL in target/compiled/';
 
 export async function connectDuckdb(config: DuckdbConfig, projectDir: string): Promise<Warehouse> {
   const file = config.path === ':memory:' ? ':memory:' : path.resolve(projectDir, config.path);
-  const options: Record<string, string> = {};
+  // DuckDB's allocator keeps freed memory until its threads decay it; a background thread
+  // returns it to the OS as it goes, so a long-running process (a sync, `cdp serve`) does not
+  // carry the peak of its largest query (a 1M-row sync plan) for the rest of its life.
+  const options: Record<string, string> = { allocator_background_threads: 'true' };
   if (config.threads !== undefined) options.threads = String(config.threads);
   if (config.memory_limit !== undefined) options.memory_limit = config.memory_limit;
 
@@ -213,24 +218,60 @@ class DuckdbWarehouse implements Warehouse {
    * DuckDB's streaming fetch cannot tell "the query failed mid-way" from "the result ended":
    * both come back as no chunk (duckdb_stream_fetch_chunk returns NULL and node-api exposes
    * no result error), so streaming the query itself could silently truncate a sync's diff.
-   * Instead the query is first written to a connection-private temp table — a failure
-   * anywhere surfaces there, before any row is yielded; DuckDB spills the table to its temp
-   * directory rather than holding it in memory — and the table is then streamed chunk by
-   * chunk, with the row count checked at the end.
+   * Instead the query runs to completion first, so a failure anywhere surfaces before any
+   * row is yielded, and the rows handed out are counted against what it produced:
+   *  - usually `COPY`ed to a temp file as JSON and read back in blocks (duckdb-stream.ts:
+   *    DuckDB writes it on its own threads; reading it costs a fraction of converting chunks);
+   *  - when a column has a type that path does not carry (lists, structs, intervals …),
+   *    into a connection-private temp table that is then read chunk by chunk (DuckDB spills
+   *    it to its temp directory rather than holding it in memory).
    */
   stream(sql: string, batchRows: number): AsyncIterable<Row[]> {
     if (!Number.isInteger(batchRows) || batchRows < 1) throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
     const pool = this.pool;
     const temp = `temp.main.${this.dialect.quoteIdent(`cdp_stream_${process.pid}_${++streamCounter}`)}`;
+    const body = sql.replace(/[\s;]+$/, '');
+    const short = (seen: number, expected: number) =>
+      warehouseError('duckdb', `the result stream ended after ${seen} of ${expected} rows`, 'rerun; if it persists, DuckDB may be out of memory or disk for its temp directory');
     return {
       async *[Symbol.asyncIterator]() {
         const connection = await pool.acquire();
+        let held = true;
+        const release = () => {
+          if (held) pool.release(connection);
+          held = false;
+        };
         try {
+          let columns: StreamColumns;
+          try {
+            const prepared = await connection.prepare(body);
+            columns = { names: [], typeIds: [] };
+            for (let i = 0; i < prepared.columnCount; i++) {
+              columns.names.push(prepared.columnName(i));
+              columns.typeIds.push(prepared.columnTypeId(i));
+            }
+            prepared.destroySync();
+          } catch (error) {
+            throw sqlError(error);
+          }
+          const transports = jsonTransports(columns);
+          if (transports) {
+            // The connection is needed only for the COPY; reading the file needs none.
+            const copy = async (statement: string) => {
+              try {
+                return Number((await connection.run(statement)).rowsChanged);
+              } finally {
+                release();
+              }
+            };
+            yield* streamThroughFile(copy, body, columns, transports, batchRows, sqlError, short);
+            return;
+          }
           let result: DuckDBResult;
           let expected: number;
           try {
             // The newline keeps a trailing `-- comment` in `sql` from swallowing nothing we add.
-            await connection.run(`CREATE TEMP TABLE ${temp} AS\n${sql.replace(/[\s;]+$/, '')}\n`);
+            await connection.run(`CREATE TEMP TABLE ${temp} AS\n${body}\n`);
             const counted = await connection.run(`SELECT COUNT(*) FROM ${temp}`);
             expected = Number((await counted.getRows())[0][0]);
             result = await connection.stream(`SELECT * FROM ${temp}`);
@@ -258,14 +299,14 @@ class DuckdbWarehouse implements Warehouse {
               }
             }
           }
-          if (seen !== expected) {
-            throw warehouseError('duckdb', `the result stream ended after ${seen} of ${expected} rows`, 'rerun; if it persists, DuckDB may be out of memory or disk for its temp directory');
-          }
+          if (seen !== expected) throw short(seen, expected);
           if (batch.length > 0) yield batch;
         } finally {
-          // Also discards an unfinished streaming result on this connection.
-          await connection.run(`DROP TABLE IF EXISTS ${temp}`).catch(() => undefined);
-          pool.release(connection);
+          if (held) {
+            // Also discards an unfinished streaming result on this connection.
+            await connection.run(`DROP TABLE IF EXISTS ${temp}`).catch(() => undefined);
+            release();
+          }
         }
       },
     };
@@ -390,6 +431,8 @@ async function readColumnNames(connection: DuckDBConnection, sql: string): Promi
 }
 
 const MS_PER_DAY = 86_400_000;
+/** DuckDB's day number for DATE 'infinity' (negated: '-infinity'). */
+const DATE_INFINITY_DAYS = 2_147_483_647;
 
 function appendRow(appender: DuckDBAppender, columns: Column[], row: Row): void {
   for (const column of columns) {
@@ -471,7 +514,8 @@ const duckdbScalarConverter: DuckDBValueConverter<Scalar> = (value, type) => {
       if (value instanceof DuckDBTimestampNanosecondsValue) return dateFromEpochMicros(value.nanos / 1000n) ?? value.toString();
       return String(value);
     case DuckDBTypeId.DATE:
-      // DuckDBDateValue prints 'YYYY-MM-DD' (or 'infinity').
+      // DuckDBDateValue prints 'YYYY-MM-DD', but prints ±infinity as a far date: keep DuckDB's text.
+      if (value instanceof DuckDBDateValue && Math.abs(value.days) === DATE_INFINITY_DAYS) return value.days > 0 ? 'infinity' : '-infinity';
       return String(value);
     case DuckDBTypeId.LIST:
     case DuckDBTypeId.STRUCT:
