@@ -15,7 +15,7 @@
 import { checkOutcomes, ConnectorError, type Batch, type BatchOp, type ConnectorContext, type DestinationDefinition, type OutboundRow, type RowOutcome } from '../../connectors/kit';
 import { isCdpError } from '../errors';
 import type { Row, Warehouse } from '../warehouse';
-import type { AckRow, StateWriter } from './state-writer';
+import { AckBatch, type StateWriter } from './state-writer';
 import type { SyncTarget } from './planner';
 
 export interface ExecuteOptions {
@@ -140,17 +140,10 @@ export async function executePlan(
 
   const handleBatch = async (op: BatchOp, rows: OutboundRow[]) => {
     const outcomes = await deliver(op, rows);
-    const acks: AckRow[] = [];
-    outcomes.forEach((outcome, i) => {
-      const key = rows[i]!.key;
-      if (outcome.status === 'ok') {
-        progress.succeeded++;
-        acks.push({ key, op, status: 'ok', reason: null, externalId: outcome.externalId ?? null, created: outcome.created ?? null });
-      } else if (outcome.status === 'rejected') {
-        progress.rejected++;
-        acks.push({ key, op, status: 'rejected', reason: outcome.reason, externalId: null, created: null });
-      } else progress.unsent++;
-    });
+    const acks = new AckBatch(op, rows.map((r) => r.key), outcomes);
+    progress.succeeded += acks.succeeded;
+    progress.rejected += acks.rejected;
+    progress.unsent += rows.length - acks.journalRows;
     progress.sent += rows.length;
     await writer.add(acks);
     options.onProgress?.({ ...progress });

@@ -11,12 +11,13 @@
  * batch and a run following an interrupted one says how many rows may repeat.
  */
 import type { BatchOp, ConnectorContext } from '../../connectors/kit';
-import { createConnectorContext, parseRetryAfter } from '../../connectors/kit';
+import { ConnectorError, createConnectorContext, parseRetryAfter } from '../../connectors/kit';
 import { matchRateReport, type AdBatchReport, type MatchRateReport } from '../../connectors/kit/match-rate';
 import type { ControlDb } from '../control';
 import { messageOf, isCdpError } from '../errors';
 import type { Warehouse } from '../warehouse';
 import { executePlan } from './executor';
+import type { LoadedDestination } from './load-syncs';
 import { planSamples, planSync, type PlanSample, type SyncPlan, type SyncTarget } from './planner';
 import { budgetFor } from './rate-budget';
 import { emptyCounts, type SyncCounts } from './sync-counts';
@@ -150,7 +151,7 @@ export async function runSync(env: SyncRunEnv, target: SyncTarget, options: Sync
     const failure = result.fatal ?? commitError;
     if (failure !== undefined) {
       status = 'failed';
-      message = isCdpError(failure) ? failure.toLine() : messageOf(failure);
+      message = failureLine(failure, destination);
     } else if (result.cancelled) {
       status = 'cancelled';
       message = 'cancelled; acknowledged rows were committed, the rest is sent by the next run';
@@ -159,7 +160,7 @@ export async function runSync(env: SyncRunEnv, target: SyncTarget, options: Sync
     return { runId, sync: sync.name, status, counts, timings, message, notes, ...(batchReports.length > 0 ? { matchRate: matchRate() } : {}) };
   } catch (error) {
     status = 'failed';
-    message = isCdpError(error) ? error.toLine() : messageOf(error);
+    message = failureLine(error, destination);
     throw error;
   } finally {
     clearInterval(heartbeat);
@@ -168,6 +169,20 @@ export async function runSync(env: SyncRunEnv, target: SyncTarget, options: Sync
     await finishSyncRun(control, runId, { status: status === 'running' ? 'failed' : status, counts, timings, message: recordMessage, matchRate: matchRate() }).catch(() => undefined);
     await lock.release().catch(() => undefined);
   }
+}
+
+/**
+ * One line for the run record. A connector names itself by its type (`destination hubspot`),
+ * which does not say which account failed when a project has several of that type: name
+ * the destination as destinations.yml does, with its type (`destination crm_eu (hubspot)`).
+ */
+function failureLine(error: unknown, destination: LoadedDestination): string {
+  if (error instanceof ConnectorError) {
+    const where = destination.name === destination.type ? `destination ${destination.name}` : `destination ${destination.name} (${destination.type})`;
+    const head = `${where}: ${error.message}`;
+    return error.hint ? `${head} — ${error.hint}` : head;
+  }
+  return isCdpError(error) ? error.toLine() : messageOf(error);
 }
 
 /**

@@ -1,35 +1,91 @@
 /**
- * Commits outcomes to the warehouse in batches (sync invariants 2 and 3). Outcomes are
- * buffered; a flush bulk-loads them into `<sync>__acks` (the journal) and then, in one
- * transaction, folds them into state and rejected (hashes come from the plan table by key,
- * so they never round-trip through Node), appends the row log and empties the journal.
+ * Commits outcomes to the warehouse in batches (sync invariants 2 and 3), in two steps:
+ *  - journal: buffered outcomes are bulk-loaded into `<sync>__acks` (one load, one
+ *    transaction). From then on they are durable: a crash cannot lose them;
+ *  - fold: in one transaction, the journal is folded into state and rejected (hashes come
+ *    from the plan table by key, so they never round-trip through Node), the row log is
+ *    appended and the journal emptied. A fold reads the plan, so it runs once per `foldRows`
+ *    journaled outcomes (and at close), not once per journal load.
  *
- * A crash after the load but before the fold leaves the journal full: `recoverJournal`
- * folds it at the start of the next run, against the plan it was made from. A crash before
- * the load loses only outcomes the state never recorded, so those rows are sent again
+ * A crash after a load but before its fold leaves the journal full: `recoverJournal` folds
+ * it at the start of the next run, against the plan it was made from. A crash before the
+ * load loses only outcomes the state never recorded, so those rows are sent again
  * (at-least-once). Flushes run one at a time, in order; `add` waits when too much is
  * buffered (bounded memory).
  */
-import type { BatchOp } from '../../connectors/kit';
+import type { BatchOp, RowOutcome } from '../../connectors/kit';
 import type { Row, Warehouse } from '../warehouse';
 import { ackColumns, relationExists, type SyncTables } from './state-tables';
 
-export interface AckRow {
-  key: string;
-  op: BatchOp;
-  status: 'ok' | 'rejected';
-  reason: string | null;
-  externalId: string | null;
-  created: boolean | null;
+/** A row's final outcome in an AckBatch: unsent rows are not journaled (the next run sends them). */
+const ACK_UNSENT = 0;
+const ACK_OK = 1;
+const ACK_REJECTED = 2;
+
+/**
+ * One delivered batch's final outcomes, kept compact until they are journaled: the keys (the
+ * strings the batch already held), one status byte per row, and the few outcomes that carry
+ * more than "ok". Journal rows are built only while they are written, so a buffer of 10 000
+ * outcomes is a few arrays, not 10 000 long-lived objects for the garbage collector to promote.
+ */
+export class AckBatch {
+  readonly keys: string[];
+  /** ACK_* per row. */
+  readonly status: Uint8Array;
+  /** Rejection reasons, external ids and created flags, by row index. */
+  readonly extra = new Map<number, { reason?: string; externalId?: string; created?: boolean }>();
+  journalRows = 0;
+  succeeded = 0;
+  rejected = 0;
+
+  constructor(
+    readonly op: BatchOp,
+    keys: string[],
+    outcomes: readonly RowOutcome[],
+  ) {
+    this.keys = keys;
+    this.status = new Uint8Array(keys.length);
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'ok') {
+        this.status[i] = ACK_OK;
+        this.succeeded++;
+        if (outcome.externalId !== undefined || outcome.created !== undefined) this.extra.set(i, { externalId: outcome.externalId, created: outcome.created });
+      } else if (outcome.status === 'rejected') {
+        this.status[i] = ACK_REJECTED;
+        this.rejected++;
+        this.extra.set(i, { reason: outcome.reason });
+      }
+    });
+    this.journalRows = this.succeeded + this.rejected;
+  }
+
+  /** The journal rows (`ackColumns`) of this batch; unsent rows have none. */
+  *rows(): Generator<Row> {
+    for (let i = 0; i < this.keys.length; i++) {
+      const status = this.status[i];
+      if (status === ACK_UNSENT) continue;
+      const extra = this.extra.get(i);
+      yield {
+        key: this.keys[i]!,
+        op: this.op,
+        status: status === ACK_OK ? 'ok' : 'rejected',
+        reason: extra?.reason ?? null,
+        external_id: extra?.externalId ?? null,
+        created: extra?.created ?? null,
+      };
+    }
+  }
 }
 
 export interface StateWriterOptions {
   runId: string;
   withLog: boolean;
-  /** Rows buffered before a flush starts. */
+  /** Outcomes buffered before they are journaled. */
   flushRows: number;
+  /** Journaled outcomes before they are folded into state (default 100 000; always at close). */
+  foldRows?: number;
   /**
-   * Insert mode: each batch's outcomes are committed before `add` returns, so the batch's
+   * Insert mode: each batch's outcomes are journaled before `add` returns, so the batch's
    * concurrency slot is held until then — only batches in flight can repeat after a crash.
    */
   commitEachBatch?: boolean;
@@ -37,11 +93,15 @@ export interface StateWriterOptions {
 }
 
 const WRITE_OPS = new Set<BatchOp>(['upsert', 'update', 'insert', 'add']);
+const DEFAULT_FOLD_ROWS = 100_000;
 
 export class StateWriter {
-  private buffer: AckRow[] = [];
+  private buffer: AckBatch[] = [];
+  private buffered = 0;
   private flushing: Promise<void> = Promise.resolve();
   private failure: unknown;
+  /** Rows in the journal, not yet folded. */
+  private journaled = 0;
   flushedRows = 0;
   commitMs = 0;
 
@@ -52,41 +112,53 @@ export class StateWriter {
   ) {}
 
   /**
-   * Buffers outcomes; when enough are buffered, waits for the flush in flight (at most one
-   * runs, so memory stays near two flushes' worth) and starts the next.
+   * Buffers a batch's outcomes; when enough are buffered, waits for the flush in flight (at
+   * most one runs, so memory stays near two flushes' worth) and starts the next.
    */
-  async add(rows: AckRow[]): Promise<void> {
+  async add(batch: AckBatch): Promise<void> {
     if (this.failure) throw this.failure;
-    for (const row of rows) this.buffer.push(row);
+    if (batch.journalRows > 0) {
+      this.buffer.push(batch);
+      this.buffered += batch.journalRows;
+    }
     if (this.options.commitEachBatch) {
       this.startFlush();
       await this.flushing;
-    } else if (this.buffer.length >= this.options.flushRows) {
+    } else if (this.buffered >= this.options.flushRows) {
       await this.flushing;
       this.startFlush();
     }
     if (this.failure) throw this.failure;
   }
 
-  /** Flushes everything buffered and waits for it. */
+  /** Journals everything buffered, folds the journal, and waits for both. */
   async close(): Promise<void> {
-    this.startFlush();
+    this.startFlush(true);
     await this.flushing;
     if (this.failure) throw this.failure;
   }
 
-  private startFlush(): void {
-    if (this.buffer.length === 0) return;
-    const rows = this.buffer;
+  private startFlush(final = false): void {
+    if (this.buffered === 0 && !final) return;
+    const batches = this.buffer;
+    const rows = this.buffered;
     this.buffer = [];
+    this.buffered = 0;
+    const foldRows = this.options.foldRows ?? DEFAULT_FOLD_ROWS;
     this.flushing = this.flushing.then(async () => {
       if (this.failure) return;
       const started = Date.now();
       try {
-        await writeJournal(this.warehouse, this.tables, rows);
-        await foldJournal(this.warehouse, this.tables, this.options.runId, this.options.withLog);
-        this.flushedRows += rows.length;
-        this.options.onFlushed?.(rows.length);
+        if (rows > 0) {
+          await writeJournal(this.warehouse, this.tables, batches);
+          this.journaled += rows;
+          this.flushedRows += rows;
+          this.options.onFlushed?.(rows);
+        }
+        if (this.journaled > 0 && (final || this.journaled >= foldRows)) {
+          await foldJournal(this.warehouse, this.tables, this.options.runId, this.options.withLog);
+          this.journaled = 0;
+        }
       } catch (error) {
         this.failure = error;
       } finally {
@@ -96,10 +168,22 @@ export class StateWriter {
   }
 }
 
-async function writeJournal(warehouse: Warehouse, tables: SyncTables, rows: AckRow[]): Promise<void> {
-  const asRows: Row[] = rows.map((r) => ({ key: r.key, op: r.op, status: r.status, reason: r.reason, external_id: r.externalId, created: r.created }));
+/** Rows handed to `load` at a time while journaling (built just before they are written). */
+const JOURNAL_CHUNK_ROWS = 4096;
+
+async function writeJournal(warehouse: Warehouse, tables: SyncTables, batches: AckBatch[]): Promise<void> {
   await warehouse.load(tables.acks, ackColumns, (async function* () {
-    yield asRows;
+    let chunk: Row[] = [];
+    for (const batch of batches) {
+      for (const row of batch.rows()) {
+        chunk.push(row);
+        if (chunk.length === JOURNAL_CHUNK_ROWS) {
+          yield chunk;
+          chunk = [];
+        }
+      }
+    }
+    if (chunk.length > 0) yield chunk;
   })());
 }
 

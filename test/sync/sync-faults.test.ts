@@ -73,7 +73,7 @@ describe('sync under faults', () => {
     await fx.setAudience(people(10));
     const result = await fx.run();
     expect(result.status).toBe('failed');
-    expect(result.message).toMatch(/destination webhook: POST upsert records: HTTP 401 — invalid credentials — check the credentials/);
+    expect(result.message).toMatch(/destination hook \(webhook\): POST upsert records: HTTP 401 — invalid credentials — check the credentials/);
     expect(result.counts.succeeded).toBe(0);
   });
 });
