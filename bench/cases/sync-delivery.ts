@@ -1,28 +1,41 @@
 /**
- * Child process of the sync bench: delivers `rows` added rows from a fresh DuckDB to the
- * receiver at `url` in 1,000-row batches and prints one JSON line with the timings and this
- * process's peak RSS (measured alone, so the fake's memory is not counted).
+ * Child process of the sync bench: opens the DuckDB file the bench prepared (an audience of
+ * `rows` people; optional DuckDB memory_limit), delivers every row to the receiver at `url` in 1,000-row batches through a
+ * real `runSync`, and prints one JSON line with the timings and this process's peak RSS —
+ * the kernel's high-water mark of the whole process (Node, the engine and DuckDB's native
+ * memory), so nothing a `cdp sync run` carries is left out.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openControlDb } from '../../src/control';
 import { runSync } from '../../src/sync';
 import { connectWarehouse } from '../../src/warehouse';
-import { benchSyncProject, createAudience } from './sync-support';
+import { benchSyncProject } from './sync-support';
 
-async function main(rows: number, url: string): Promise<void> {
+/** Peak resident set of this process (VmHWM), in MB; getrusage's maxRSS where /proc is absent. */
+function peakRssMb(): number {
+  try {
+    const kb = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kb) return Math.round(Number(kb) / 1024);
+  } catch {
+    // not Linux
+  }
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+async function main(rows: number, url: string, file: string, memoryLimit: string | undefined): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cdp-bench-delivery-'));
-  const warehouse = await connectWarehouse({ type: 'duckdb', path: join(dir, 'w.duckdb'), schema: 'main' }, { projectDir: dir });
+  // As a project would set it in cdp.yml (warehouse.memory_limit) for a lean sync worker.
+  const warehouse = await connectWarehouse({ type: 'duckdb', path: file, schema: 'main', ...(memoryLimit ? { memory_limit: memoryLimit } : {}) }, { projectDir: dir });
   const control = await openControlDb(`sqlite://${join(dir, 'control.db')}`, dir);
   try {
-    await createAudience(warehouse, 'bench', rows);
-    const { target } = benchSyncProject({ url, batchRows: 1000, concurrency: 4, stateSchema: 'bench_state', sourceSchema: 'bench' });
-    const rssBefore = Math.round(process.resourceUsage().maxRSS / 1024);
-    const result = await runSync({ warehouse, control, project: 'bench', projectDir: dir }, target, {});
+    const project = benchSyncProject({ url, batchRows: 1000, concurrency: 4, stateSchema: 'bench_state', sourceSchema: 'bench' });
+    const rssBefore = peakRssMb();
+    const result = await runSync({ warehouse, control, project: 'bench', projectDir: dir }, project.target, {}).finally(() => rmSync(project.dir, { recursive: true, force: true }));
     const deliverMs = (result.timings.total_ms ?? 0) - (result.timings.plan_ms ?? 0) - (result.timings.bookkeeping_ms ?? 0);
     process.stdout.write(
-      `${JSON.stringify({ status: result.status, succeeded: result.counts.succeeded, deliver_ms: deliverMs, send_ms: result.timings.send_ms, commit_ms: result.timings.commit_ms, plan_ms: result.timings.plan_ms, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), rss_before_mb: rssBefore })}\n`,
+      `${JSON.stringify({ status: result.status, succeeded: result.counts.succeeded, deliver_ms: deliverMs, send_ms: result.timings.send_ms, commit_ms: result.timings.commit_ms, plan_ms: result.timings.plan_ms, peak_rss_mb: peakRssMb(), rss_before_mb: rssBefore })}\n`,
     );
   } finally {
     await control.close();
@@ -31,7 +44,7 @@ async function main(rows: number, url: string): Promise<void> {
   }
 }
 
-main(Number(process.argv[2]), process.argv[3]!).catch((error: unknown) => {
+main(Number(process.argv[2]), process.argv[3]!, process.argv[4]!, process.argv[5] || undefined).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
