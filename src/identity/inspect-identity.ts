@@ -6,6 +6,7 @@
  * `mergePathOf` is the part of explain the API's profile lookup shows (edges, the path from
  * the looked-up identifier, limit rejections, merge history) in one statement.
  */
+import { z } from 'zod';
 import { CdpError, configError } from '../errors';
 import type { Dialect, Row, Warehouse } from '../warehouse';
 import type { IdentityPlan } from './identity-plan';
@@ -145,29 +146,43 @@ export async function identityStats(warehouse: Warehouse, plan: IdentityPlan, op
   };
 }
 
-export interface MergeStep {
-  /** The identifier this step brought into the profile. */
-  identifier: { type: string; value: string };
-  /** The identifier it shares a source row with, already in the path (the first step's is the looked-up one). */
-  joined_via: { type: string; value: string };
-  source: string;
-  /** Why they were joined, in words. */
-  rule: string;
-  first_seen: Date | null;
+const identifierSchema = z.object({ type: z.string(), value: z.string() });
+
+/**
+ * The merge path's one definition, over how an instant is held: `Date` here (what
+ * `mergePathOf` returns), ISO text on the wire (the API's response schema). Types are
+ * inferred from these schemas; nothing is written twice.
+ */
+function mergePathSchemaOf<T extends z.ZodType>(instant: T) {
+  const at = instant.nullable();
+  const step = z.object({
+    identifier: identifierSchema.describe('the identifier this step brought into the profile'),
+    joined_via: identifierSchema.describe('the identifier it shared a source row with, already in the path (the first step: the looked-up one)'),
+    source: z.string(),
+    rule: z.string().describe('why they were joined, in words'),
+    first_seen: at,
+  });
+  return z.object({
+    edges: z
+      .array(z.object({ a_type: z.string(), a_value: z.string(), b_type: z.string(), b_value: z.string(), source: z.string(), first_seen: at, last_seen: at }))
+      .describe('stored edges with both ends in the profile, oldest first (at most 200): the two identifiers appeared in one row of the source'),
+    steps: z.array(step).describe('from the looked-up identifier outwards: how each other identifier joined, by the earliest edge that reaches it'),
+    rejected: z
+      .array(z.object({ reason: z.string(), identifier: identifierSchema, other: identifierSchema, sources: z.string(), profile_id: z.string().nullable(), other_profile_id: z.string().nullable(), first_seen: at }))
+      .describe('edges a limit refused: the values were kept in separate profiles'),
+    history: z
+      .array(z.object({ run: z.number(), kind: z.string(), from_profile_id: z.string(), to_profile_id: z.string(), merged_at: at, identifiers: z.number() }))
+      .describe('merges and splits over identity runs involving this profile'),
+    truncated: z.boolean().describe('more edges than listed'),
+  });
 }
 
-export interface MergePath {
-  /** Stored edges with both ends in the profile (at most 200, oldest first). */
-  edges: { a_type: string; a_value: string; b_type: string; b_value: string; source: string; first_seen: Date | null; last_seen: Date | null }[];
-  /** From the looked-up identifier outwards: each other identifier, by the earliest edge that reaches it. */
-  steps: MergeStep[];
-  /** Edges a limit kept out of (or away from) this profile: both values, the reason, the other profile. */
-  rejected: { reason: string; identifier: { type: string; value: string }; other: { type: string; value: string }; sources: string; profile_id: string | null; other_profile_id: string | null; first_seen: Date | null }[];
-  /** Merges and splits over identity runs that involved this profile. */
-  history: { run: number; kind: string; from_profile_id: string; to_profile_id: string; merged_at: Date | null; identifiers: number }[];
-  /** More edges than listed. */
-  truncated: boolean;
-}
+/** What `mergePathOf` returns (instants as Date). */
+export const mergePathSchema = mergePathSchemaOf(z.date());
+/** The same on the wire (instants as ISO text): the profile lookup's `merge_path`. */
+export const mergePathJsonSchema = mergePathSchemaOf(z.string());
+export type MergePath = z.infer<typeof mergePathSchema>;
+export type MergeStep = MergePath['steps'][number];
 
 const PART = '__cdp_part';
 

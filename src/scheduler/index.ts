@@ -1,7 +1,7 @@
 /** Schedules, jobs and the worker fleet; also the long-running runtime the server shares. */
 export { CdpRuntime, type RuntimeOptions, type SyncCatalog } from './runtime';
 export { SchedulerService, type SchedulerServiceOptions } from './service';
-export { Scheduler, jobOfKey, type ScheduleEntry, type ScheduleView } from './scheduler';
+export { Scheduler, jobOfKey, scheduleViewSchema, type ScheduleEntry, type ScheduleView } from './scheduler';
 export { scheduleSpecSchema, parseScheduleValue, nextFire, describeSpec, type ScheduleSpec } from './schedule-spec';
 export { jobKinds, jobStatuses, jobOptionsSchema, listJobs, getJob, type JobKind, type JobStatus, type JobRecord, type JobRequest, type JobOptions } from './job-records';
 export { DestinationStore, destinationInputSchema, rotateDestinationSecrets, ValidationError, type DestinationInput, type DestinationView } from './destination-store';

@@ -24,7 +24,7 @@
 import { z } from 'zod';
 import type { ControlDb } from '../control';
 import { messageOf } from '../errors';
-import type { JobKind, JobRequest } from './job-records';
+import { jobKinds, type JobKind, type JobRequest } from './job-records';
 import type { Logger } from './logger';
 import { describeSpec, nextFire, scheduleSpecSchema, type ScheduleSpec } from './schedule-spec';
 
@@ -34,18 +34,19 @@ export interface ScheduleEntry {
   spec: ScheduleSpec;
 }
 
-export interface ScheduleView {
-  key: string;
-  kind: JobKind;
-  target: string;
-  origin: 'sync' | 'api';
-  spec: ScheduleSpec;
-  description: string;
-  /** Scheduled fires (and `after:` chains) are held; a manual trigger still runs. */
-  paused: boolean;
-  next_fire_at: string | null;
-  last_fire_at: string | null;
-}
+/** A schedule as `list`, `set` and `pause` give it — and as the API answers it (`GET /schedules`). */
+export const scheduleViewSchema = z.object({
+  key: z.string().describe('`sync:<name>`, `models` or `segments`'),
+  kind: z.enum(jobKinds),
+  target: z.string(),
+  origin: z.enum(['sync', 'api']).describe('sync: follows a sync definition; api: set through the API'),
+  spec: scheduleSpecSchema,
+  description: z.string(),
+  paused: z.boolean().describe('scheduled fires and after: chains are held; a manual trigger still runs'),
+  next_fire_at: z.string().nullable(),
+  last_fire_at: z.string().nullable(),
+});
+export type ScheduleView = z.infer<typeof scheduleViewSchema>;
 
 const storedSpecSchema = z.object({ origin: z.enum(['sync', 'api']), spec: scheduleSpecSchema, paused: z.boolean().optional() });
 

@@ -9,7 +9,7 @@ import { configError } from '../errors';
 import { IDENTITY_FILE, identitySpecSchema } from '../identity';
 import { readYamlFile, type Env, type Project } from '../project';
 import { defaultSchemaOf, type TableRef, type Warehouse } from '../warehouse';
-import { listSegmentFiles, loadSegmentsConfig, loadSegmentsSetup, mergeSegmentSources, planSegments, type SegmentSource, type SegmentsPlan, type SetupOptions } from './load-segments';
+import { listSegmentFiles, loadSegmentsConfig, loadSegmentsSetup, mergeSegmentSources, planSegments, type PlanOptions, type SegmentSource, type SegmentsPlan, type SetupOptions } from './load-segments';
 import { readCatalog } from './read-catalog';
 import { apiSegmentSources } from './segment-records';
 
@@ -17,7 +17,25 @@ export { segmentRuleSchema, ruleKinds, operators, dateUnits, type Rule, type Ope
 export { segmentFileSchema, segmentFileShape, checkSegmentFile, segmentsConfigSchema, eventsSourceSchema, type SegmentFile, type SegmentsConfig } from './segment-file';
 export { checkRuleTree, operatorsByKind, type RuleIssue } from './check-rules';
 export { valueKindOf, type Catalog, type ValueKind, type EventsCatalog } from './catalog';
-export { loadSegmentsSetup, planSegments, hasSegments, listSegmentFiles, mergeSegmentSources, SEGMENTS_DIR, SEGMENTS_CONFIG_FILE, type SegmentsPlan, type SegmentsSetup, type PlannedSegment, type SegmentSource, type SetupOptions } from './load-segments';
+export {
+  loadSegmentsSetup,
+  planSegments,
+  segmentSubjects,
+  hasSegments,
+  listSegmentFiles,
+  mergeSegmentSources,
+  shadowingFile,
+  sameSegmentName,
+  SEGMENTS_DIR,
+  SEGMENTS_CONFIG_FILE,
+  type SegmentsPlan,
+  type SegmentsSetup,
+  type PlannedSegment,
+  type BrokenSegment,
+  type PlanOptions,
+  type SegmentSource,
+  type SetupOptions,
+} from './load-segments';
 export { readCatalog } from './read-catalog';
 export { membersSql, keysSql, sizeSql } from './segment-sql';
 export { describeRule } from './describe-rule';
@@ -35,9 +53,12 @@ export {
   updateApiSegment,
   deleteApiSegment,
   bindSegmentsControl,
+  writeSegments,
   type SegmentRecord,
+  type SegmentStore,
 } from './segment-records';
-export { definitionIssues, replanWith, type DefinitionIssue } from './segment-definitions';
+export { envMask, envReferences } from './display-sql';
+export { definitionIssues, replanWith, planWithSources, checkedChange, referencedSegments, type DefinitionIssue } from './segment-definitions';
 
 /**
  * Every definition — segments/*.yml and the segments written through the API (control DB) —
@@ -49,11 +70,12 @@ export async function loadSegmentSources(project: Project, options: SetupOptions
 
 /**
  * Loads, introspects and validates every segment (files and API ones alike): throws the
- * first broken definition as a one-line config error.
+ * first broken definition as a one-line config error — or, with `keepGoing`, sets broken
+ * definitions and what depends on them aside in `plan.broken` and plans the rest.
  */
-export async function loadSegmentsPlan(project: Project, warehouse: Warehouse, env: Env, options: SetupOptions = {}): Promise<SegmentsPlan> {
+export async function loadSegmentsPlan(project: Project, warehouse: Warehouse, env: Env, options: SetupOptions & PlanOptions = {}): Promise<SegmentsPlan> {
   const setup = loadSegmentsSetup(project, warehouse.dialect, env, { ...options, files: await loadSegmentSources(project, options) });
-  return planSegments(setup, await readCatalog(warehouse, setup));
+  return planSegments(setup, await readCatalog(warehouse, setup, options), options);
 }
 
 /** Whether a project has any segment, from a file or the API (`hasSegments` sees files only, without I/O). */

@@ -190,7 +190,7 @@ export interface RuleCatalog {
     /** Columns a `where` filter or an aggregate may name. */
     properties: { name: string; kind: ValueKind }[];
   }[];
-  /** Other segments of the same subject (`in_segment`). */
+  /** Other segments of the same subject that plan (`in_segment`; a broken one is left out). */
   segments: string[];
   operators: Record<ValueKind, Operator[]>;
 }
@@ -217,7 +217,7 @@ export function ruleCatalog(plan: SegmentsPlan, over: 'profiles' | 'accounts'): 
     traits: columns(over === 'accounts' ? c.accounts : c.profiles),
     account_traits: over === 'profiles' && c.accounts ? columns(c.accounts) : null,
     events,
-    segments: [...c.segments].filter(([, subject]) => subject === over).map(([name]) => name).sort(),
+    segments: [...c.segments].filter(([name, subject]) => subject === over && !plan.broken.has(name)).map(([name]) => name).sort(),
     operators: { string: [...operatorsByKind.string], number: [...operatorsByKind.number], time: [...operatorsByKind.time], boolean: [...operatorsByKind.boolean] },
   };
 }

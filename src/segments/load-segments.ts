@@ -7,13 +7,23 @@
  *     segments rendered through the model compiler, then cycles between segments rejected.
  * Every error is one line `segments/x.yml:LINE: rules.all.1.op: … — fix`, and planning
  * finishes before anything is materialised, so a broken definition builds nothing.
+ *
+ * `keepGoing` (the server and the scheduler's segments job) plans what can be planned: a
+ * broken definition — and every segment that refers to it, and every segment of a cycle —
+ * is set aside in `plan.broken` with that same line, and the others are planned as usual.
+ * One segment written through the API, broken by a dropped column, must not take down the
+ * rest (§8.1: one failure does not kill the run). Errors of the setup (segments.yml,
+ * identity.yml, a missing profiles table) still fail the whole plan: they concern every segment.
+ *
+ * Names are table names (`seg_<name>`), and warehouse identifiers ignore case: two
+ * definitions whose names differ only in case are refused (`VIP` next to `vip`).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { compileProject } from '../compiler';
 import type { ControlDb } from '../control';
-import { configError } from '../errors';
+import { configError, isCdpError, type CdpError } from '../errors';
 import { hasIdentityFile, loadIdentityPlan, type IdentifierRule, type IdentityPlan } from '../identity';
 import { parseYaml, readYamlFile, type Env, type Project } from '../project';
 import type { Dialect, TableRef } from '../warehouse';
@@ -81,7 +91,27 @@ export interface SegmentsPlan extends SegmentsSetup {
   /** Dependencies first. */
   segments: PlannedSegment[];
   byName: Map<string, PlannedSegment>;
+  /** Definitions that could not be planned (`keepGoing` only; empty otherwise), by name. */
+  broken: Map<string, BrokenSegment>;
 }
+
+/** A definition set aside by a `keepGoing` plan, with the error a strict plan would throw. */
+export interface BrokenSegment {
+  name: string;
+  file: string;
+  origin: 'file' | 'api';
+  error: CdpError;
+  /** Set when the definition itself is fine but refers (in_segment) to this broken segment. */
+  blockedBy?: string;
+}
+
+export interface PlanOptions {
+  /** Set broken definitions (and what depends on them) aside in `plan.broken` instead of throwing the first. */
+  keepGoing?: boolean;
+}
+
+/** Segment names are compared as the warehouse compares table names: ignoring case. */
+export const sameSegmentName = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 export function hasSegments(project: Project): boolean {
   return listSegmentFiles(project.dir).length > 0;
@@ -118,12 +148,17 @@ export interface SetupOptions {
 
 /**
  * Every definition: segments/*.yml, then the API's from the control DB. A file wins over an
- * API segment of the same name (files are reviewed code; the API refuses such names, so this
- * only happens when a file is added later — the API segment is then hidden, not merged).
+ * API segment of the same name, compared ignoring case as the warehouse compares the tables
+ * (files are reviewed code; the API refuses such names, so this only happens when a file is
+ * added later — the API segment is then hidden, not merged; `shadowedApiSources` lists them).
  */
 export function mergeSegmentSources(files: SegmentSource[], api: SegmentSource[]): SegmentSource[] {
-  const taken = new Set(files.map((f) => f.name));
-  return [...files, ...api.filter((a) => !taken.has(a.name))];
+  return [...files, ...api.filter((a) => !shadowingFile(files, a))];
+}
+
+/** The file that hides an API segment (same name, ignoring case), if any. */
+export function shadowingFile(files: SegmentSource[], api: SegmentSource): SegmentSource | undefined {
+  return files.find((f) => sameSegmentName(f.name, api.name));
 }
 
 export function loadSegmentsSetup(project: Project, dialect: Dialect, env: Env, options: SetupOptions = {}): SegmentsSetup {
@@ -175,50 +210,99 @@ function resolveRelation(project: Project, spec: EventsSourceSpec, models: Map<s
   return parts.length === 2 ? { schema: parts[0], name: parts[1] } : { schema: defaultSchema, name: parts[0] };
 }
 
-/** Which segments exist and what each is over — the catalog needs it before rules are checked. */
-export function segmentSubjects(setup: SegmentsSetup): Map<string, 'profiles' | 'accounts'> {
-  return new Map(setup.files.map((f) => [f.name, parseYaml(f, segmentFileSchema, envOf(setup, f)).over]));
+/**
+ * Which segments exist and what each is over — the catalog needs it before rules are checked.
+ * `keepGoing` leaves out a definition whose shape does not parse (planning sets it aside).
+ */
+export function segmentSubjects(setup: SegmentsSetup, options: PlanOptions = {}): Map<string, 'profiles' | 'accounts'> {
+  const subjects = new Map<string, 'profiles' | 'accounts'>();
+  for (const f of setup.files) {
+    try {
+      subjects.set(f.name, parseYaml(f, segmentFileSchema, envOf(setup, f)).over);
+    } catch (error) {
+      if (!options.keepGoing || !isConfigError(error)) throw error;
+    }
+  }
+  return subjects;
 }
 
-export function planSegments(setup: SegmentsSetup, catalog: Catalog): SegmentsPlan {
+const isConfigError = (error: unknown): error is CdpError => isCdpError(error) && error.kind === 'config';
+
+export function planSegments(setup: SegmentsSetup, catalog: Catalog, options: PlanOptions = {}): SegmentsPlan {
   const references = new Map<string, SegmentReference[]>();
   const planned = new Map<string, PlannedSegment>();
+  const broken = new Map<string, BrokenSegment>();
+  const setAside = (source: SegmentSource, error: unknown, blockedBy?: string): void => {
+    if (!options.keepGoing || !isConfigError(error)) throw error;
+    planned.delete(source.name);
+    broken.set(source.name, { name: source.name, file: source.file, origin: source.origin ?? 'file', error, ...(blockedBy ? { blockedBy } : {}) });
+  };
+  const byLowerName = new Map<string, SegmentSource>();
   for (const source of setup.files) {
-    const refs: SegmentReference[] = [];
-    const checked = segmentFileSchema.superRefine((spec, ctx) => {
-      if (spec.rules === undefined) return;
-      const result = checkRuleTree(spec.rules, spec.over, catalog, ['rules']);
-      refs.push(...result.references);
-      for (const issue of result.issues) {
-        if (issue.zodIssue) ctx.addIssue({ ...(issue.zodIssue as z.core.$ZodRawIssue), path: issue.path } as z.core.$ZodRawIssue);
-        else ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-      }
-      if (spec.exclude_holdout && !setup.config.holdout) ctx.addIssue({ code: 'custom', path: ['exclude_holdout'], message: 'there is no global holdout — add holdout: { percent: 5 } to segments.yml, or remove exclude_holdout' });
-    });
-    const spec = parseYaml(source, checked, envOf(setup, source));
-    references.set(source.name, refs);
-    planned.set(source.name, {
-      name: source.name,
-      file: source.file,
-      over: spec.over,
-      description: spec.description,
-      rule: spec.rules === undefined ? undefined : segmentRuleSchema.parse(spec.rules),
-      sql: spec.sql === undefined ? undefined : renderSqlSegment(setup, source, spec.sql),
-      splits: Object.entries(spec.splits ?? {}).map(([group, percent]) => ({ group, percent })),
-      splitSalt: spec.split_salt ?? source.name,
-      excludeHoldout: spec.exclude_holdout,
-      preview: spec.preview,
-      dependsOn: [...new Set(refs.map((r) => r.segment))].sort(),
-    });
+    const clash = byLowerName.get(source.name.toLowerCase());
+    if (clash) {
+      setAside(source, configError(source.file, `segment ${source.name} would build the same table as segment ${clash.name} (${clash.file}): warehouse names ignore case`, `rename one of them`));
+      continue;
+    }
+    byLowerName.set(source.name.toLowerCase(), source);
+    try {
+      planOne(setup, catalog, source, planned, references);
+    } catch (error) {
+      setAside(source, error);
+    }
   }
-  const order = orderOrFailOnCycle(setup, references);
+  const order = orderOrFailOnCycle(setup, references, planned, (name, error) => setAside(sourceOf(setup, name), error));
+  // What refers to a broken segment cannot be built either (in_segment inlines its query).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const segment of planned.values()) {
+      const blocker = segment.dependsOn.find((d) => broken.has(d));
+      if (blocker === undefined) continue;
+      const cause = broken.get(blocker)!;
+      setAside(sourceOf(setup, segment.name), configError(segment.file, `segment ${segment.name} refers to segment ${blocker} (in_segment), which is broken: ${cause.error.message}`, `fix ${blocker}${cause.origin === 'api' ? ` (PUT /segments/${blocker})` : ` (${cause.file})`}, or remove the reference`), cause.blockedBy ?? blocker);
+      changed = true;
+    }
+  }
   for (const [list, names] of Object.entries(setup.config.priority_lists)) {
     names.forEach((n, i) => {
-      if (!planned.has(n)) throw configError(`${SEGMENTS_CONFIG_FILE} (priority_lists.${list}[${i}])`, `unknown segment '${n}'`, `use one of ${[...planned.keys()].join(', ')}`);
+      // keepGoing: a list naming a broken or unknown segment is skipped by the build, which says so.
+      if (!planned.has(n) && !options.keepGoing) throw configError(`${SEGMENTS_CONFIG_FILE} (priority_lists.${list}[${i}])`, `unknown segment '${n}'`, `use one of ${[...planned.keys()].join(', ')}`);
     });
   }
-  const segments = order.map((n) => planned.get(n)!);
-  return { ...setup, catalog, segments, byName: planned };
+  const segments = order.filter((n) => planned.has(n)).map((n) => planned.get(n)!);
+  return { ...setup, catalog, segments, byName: planned, broken };
+}
+
+const sourceOf = (setup: SegmentsSetup, name: string): SegmentSource => setup.files.find((f) => f.name === name)!;
+
+/** Validates one definition against the catalog and adds it to `planned`; throws its one-line error. */
+function planOne(setup: SegmentsSetup, catalog: Catalog, source: SegmentSource, planned: Map<string, PlannedSegment>, references: Map<string, SegmentReference[]>): void {
+  const refs: SegmentReference[] = [];
+  const checked = segmentFileSchema.superRefine((spec, ctx) => {
+    if (spec.rules === undefined) return;
+    const result = checkRuleTree(spec.rules, spec.over, catalog, ['rules']);
+    refs.push(...result.references);
+    for (const issue of result.issues) {
+      if (issue.zodIssue) ctx.addIssue({ ...(issue.zodIssue as z.core.$ZodRawIssue), path: issue.path } as z.core.$ZodRawIssue);
+      else ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    }
+    if (spec.exclude_holdout && !setup.config.holdout) ctx.addIssue({ code: 'custom', path: ['exclude_holdout'], message: 'there is no global holdout — add holdout: { percent: 5 } to segments.yml, or remove exclude_holdout' });
+  });
+  const spec = parseYaml(source, checked, envOf(setup, source));
+  references.set(source.name, refs);
+  planned.set(source.name, {
+    name: source.name,
+    file: source.file,
+    over: spec.over,
+    description: spec.description,
+    rule: spec.rules === undefined ? undefined : segmentRuleSchema.parse(spec.rules),
+    sql: spec.sql === undefined ? undefined : renderSqlSegment(setup, source, spec.sql),
+    splits: Object.entries(spec.splits ?? {}).map(([group, percent]) => ({ group, percent })),
+    splitSalt: spec.split_salt ?? source.name,
+    excludeHoldout: spec.exclude_holdout,
+    preview: spec.preview,
+    dependsOn: [...new Set(refs.map((r) => r.segment))].sort(),
+  });
 }
 
 /**
@@ -242,17 +326,27 @@ function renderSqlSegment(setup: SegmentsSetup, source: SegmentSource, sql: stri
   return compiled.sql.trim().replace(/;\s*$/, '');
 }
 
-/** Dependencies first; a cycle is an error at the first reference that closes it. */
-function orderOrFailOnCycle(setup: SegmentsSetup, references: Map<string, SegmentReference[]>): string[] {
+/**
+ * Dependencies first; a cycle is an error at the first reference that closes it, thrown — or,
+ * through `onCycle` (keepGoing), given to every segment of the cycle while the rest is ordered.
+ */
+function orderOrFailOnCycle(setup: SegmentsSetup, references: Map<string, SegmentReference[]>, planned: Map<string, PlannedSegment>, onCycle: (name: string, error: unknown) => void): string[] {
   const order: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (name: string, trail: string[]): void => {
-    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'done' || !planned.has(name)) return;
     state.set(name, 'visiting');
     for (const ref of references.get(name) ?? []) {
       if (state.get(ref.segment) === 'visiting') {
-        const cycle = [...trail.slice(trail.indexOf(ref.segment)), name, ref.segment];
-        failAt(setup, name, ref.path, `segments refer to each other in a cycle: ${cycle.join(' → ')} — remove one of these in_segment references`);
+        const cycle = [...trail.slice(trail.indexOf(ref.segment)), name];
+        let error: unknown;
+        try {
+          failAt(setup, name, ref.path, `segments refer to each other in a cycle: ${[...cycle, ref.segment].join(' → ')} — remove one of these in_segment references`);
+        } catch (thrown) {
+          error = thrown;
+        }
+        for (const member of cycle) onCycle(member, error);
+        continue;
       }
       visit(ref.segment, [...trail, name]);
     }

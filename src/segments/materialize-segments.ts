@@ -10,7 +10,9 @@
  * (segment, member), and the open rows equal the current membership tables — a person who
  * leaves and comes back gets a second row. On DuckDB/PostgreSQL each segment's four steps
  * are one transaction, so a failure leaves the last good table and history. One segment's
- * failure does not stop the others (its result says why).
+ * failure does not stop the others (its result says why). A definition a `keepGoing` plan set
+ * aside is reported (error; skipped when only a segment it refers to is broken) and keeps its
+ * last good table and open history rows — it is broken, not removed.
  */
 import { messageOf } from '../errors';
 import type { TableRef, Warehouse } from '../warehouse';
@@ -50,6 +52,12 @@ export async function runSegments(warehouse: Warehouse, plan: SegmentsPlan, opti
   await warehouse.execute(d.createSchemaIfNotExists(t.schema));
   await ensureHistory(warehouse, t.history);
   const results: SegmentResult[] = [];
+  for (const broken of plan.broken.values()) {
+    if (options.only && !options.only.includes(broken.name)) continue;
+    const result: SegmentResult = { segment: broken.name, status: broken.blockedBy ? 'skipped' : 'error', ms: 0, message: broken.error.toLine() };
+    results.push(result);
+    options.onResult?.(result);
+  }
   for (const segment of plan.segments) {
     if (options.only && !options.only.includes(segment.name)) continue;
     const result = await materializeOne(warehouse, plan, segment, at);
@@ -57,8 +65,8 @@ export async function runSegments(warehouse: Warehouse, plan: SegmentsPlan, opti
     options.onResult?.(result);
   }
   if (!options.only) {
-    // Segments whose files were removed: their members have left.
-    const defined = plan.segments.map((s) => d.literal(s.name));
+    // Segments whose files were removed: their members have left (a broken one is still defined).
+    const defined = [...plan.segments.map((s) => s.name), ...plan.broken.keys()].map((n) => d.literal(n));
     const where = defined.length ? ` AND ${q(d, 'segment')} NOT IN (${defined.join(', ')})` : '';
     await warehouse.execute(`UPDATE ${d.qualify(t.history)} SET ${q(d, 'exited_at')} = ${d.literal(at)} WHERE ${q(d, 'exited_at')} IS NULL${where}`);
   }
@@ -69,6 +77,11 @@ export async function runSegments(warehouse: Warehouse, plan: SegmentsPlan, opti
     const broken = names.filter((n) => failed.has(n));
     if (broken.length) {
       priorityLists.push({ segment: list, status: 'skipped', ms: 0, message: `segment(s) ${broken.join(', ')} failed` });
+      continue;
+    }
+    const unknown = names.filter((n) => !plan.byName.has(n));
+    if (unknown.length) {
+      priorityLists.push({ segment: list, status: 'skipped', ms: 0, message: `segment(s) ${unknown.join(', ')} are not defined` });
       continue;
     }
     try {

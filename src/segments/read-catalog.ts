@@ -6,9 +6,10 @@
 import { configError } from '../errors';
 import type { Warehouse } from '../warehouse';
 import { readColumns, readEventNames, type Catalog, type EventsCatalog } from './catalog';
-import { segmentSubjects, SEGMENTS_CONFIG_FILE, type SegmentsSetup } from './load-segments';
+import { segmentSubjects, SEGMENTS_CONFIG_FILE, type PlanOptions, type SegmentsSetup } from './load-segments';
 
-export async function readCatalog(warehouse: Warehouse, setup: SegmentsSetup): Promise<Catalog> {
+/** `keepGoing`: a definition whose shape does not parse is left out of `segments` (planning sets it aside). */
+export async function readCatalog(warehouse: Warehouse, setup: SegmentsSetup, options: PlanOptions = {}): Promise<Catalog> {
   const d = warehouse.dialect;
   const t = setup.tables;
   const profiles = await readColumns(warehouse, t.profiles);
@@ -23,5 +24,5 @@ export async function readCatalog(warehouse: Warehouse, setup: SegmentsSetup): P
     const names = source.eventColumn ? await readEventNames(warehouse, d, source.ref, source.eventColumn) : undefined;
     events.set(source.name, { columns, names, fixedName: source.fixedName });
   }
-  return { profiles, accounts, events, segments: segmentSubjects(setup) };
+  return { profiles, accounts, events, segments: segmentSubjects(setup, options) };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { openControlDb, type ControlDb } from '../../src/control';
 import type { CdpError } from '../../src/errors';
 import { applyAlerts, alertsFileSchema, evaluateSyncRun, jobOfKey, parseScheduleValue, Scheduler, silentLogger, type JobRequest } from '../../src/scheduler';
+import { scheduleViewSchema } from '../../src/scheduler/scheduler';
 import { emptyCounts } from '../../src/sync';
 import { makeProject, type FixtureProject } from '../helpers/project-fixture';
 
@@ -118,6 +119,8 @@ describe('scheduler', () => {
       ['sync:a', true, null, 'every 20s'],
       ['sync:b', true, null, 'after segments'],
     ]);
+    // The view's one definition is the scheduler's zod schema (the API answers it as is).
+    for (const view of await scheduler.list()) expect(scheduleViewSchema.strict().parse(view)).toEqual(view);
 
     // Resumed: the next fire is counted from now (nothing missed meanwhile is caught up), chains run again.
     const now = new Date(firstFire + 200_000);

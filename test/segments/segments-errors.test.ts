@@ -1,7 +1,9 @@
 /**
  * Broken definitions: unknown trait or event, an operator not valid for the type, a window
- * without a unit, a cycle between segments — each one line naming the segment file, its
- * line and the rule's path. Planning fails before anything is built.
+ * without a unit, a cycle between segments, two names that differ only in case — each one
+ * line naming the segment file, its line and the rule's path. Planning fails before anything
+ * is built; with `keepGoing` (the server, the scheduler) the broken ones, the members of a
+ * cycle and what refers to them are set aside with that line, and the rest plans.
  */
 import { isCdpError } from '../../src/errors';
 import { openTestWarehouse, type TestWarehouse } from '../helpers/test-warehouses';
@@ -68,5 +70,40 @@ describe('segment definition errors', () => {
     expect(errorOf({ bad: 'rules: { trait: score, op: bigger, value: 1 }\n' })).toMatch(/^config: segments\/bad.yml:1: rules.op: must be one of eq, neq/);
     expect(errorOf({ bad: 'rules: { traits: score }\n' })).toMatch(/^config: segments\/bad.yml:1: rules: not a rule — a rule has one of the keys all, any, not, trait/);
     expect(errorOf({ bad: 'sql: SELECT 1\nrules: { trait: score, op: is_null }\n' })).toMatch(/^config: segments\/bad.yml:1: .*either sql: or rules:/);
+  });
+
+  test('two names that differ only in case are one table to the warehouse: refused', () => {
+    expect(errorOf({ vip: 'rules: { trait: score, op: gt, value: 1 }\n', VIP: 'rules: { trait: score, op: gt, value: 2 }\n' })).toBe(
+      'config: segments/VIP.yml: segment VIP would build the same table as segment vip (segments/vip.yml): warehouse names ignore case — rename one of them',
+    );
+  });
+
+  test('keepGoing: a broken definition, a cycle and what refers to them are set aside with their line; the rest plans', () => {
+    const plan = world.plan(
+      {
+        good: 'rules: { trait: score, op: gt, value: 1 }\n',
+        uses_good: 'rules: { in_segment: good }\n',
+        bad: 'rules:\n  all:\n    - { trait: scroe, op: gt, value: 1 }\n',
+        uses_bad: 'rules: { all: [ { in_segment: bad } ] }\n',
+        uses_uses_bad: 'rules: { in_segment: uses_bad }\n',
+        a: 'rules: { in_segment: b }\n',
+        b: 'rules: { in_segment: a }\n',
+        Good: 'rules: { trait: score, op: gt, value: 3 }\n',
+        malformed: 'rules: [\n',
+      },
+      { keepGoing: true },
+    );
+    expect(plan.segments.map((s) => s.name)).toEqual(['good', 'uses_good']);
+    const broken = Object.fromEntries([...plan.broken.values()].map((b) => [b.name, { line: b.error.toLine(), blockedBy: b.blockedBy }]));
+    expect(Object.keys(broken).sort()).toEqual(['Good', 'a', 'b', 'bad', 'malformed', 'uses_bad', 'uses_uses_bad']);
+    expect(broken.bad).toEqual({ line: expect.stringMatching(/^segments\/bad.yml:3: rules.all.0.trait: unknown trait 'scroe'/), blockedBy: undefined });
+    expect(broken.uses_bad!.line).toMatch(/^segments\/uses_bad.yml: segment uses_bad refers to segment bad \(in_segment\), which is broken: .*unknown trait 'scroe'.* — fix bad \(segments\/bad.yml\), or remove the reference$/);
+    expect(broken.uses_uses_bad!.blockedBy).toBe('bad');
+    expect(broken.a!.line).toMatch(/cycle: a → b → a/);
+    expect(broken.b!.line).toBe(broken.a!.line);
+    expect(broken.Good!.line).toMatch(/same table as segment good/);
+    expect(broken.malformed!.line).toMatch(/^segments\/malformed.yml:\d+: YAML syntax error/);
+    // Without keepGoing the same set fails as a whole, on the first broken definition.
+    expect(() => world.plan({ good: 'rules: { trait: score, op: gt, value: 1 }\n', bad: 'rules: { trait: scroe, op: gt, value: 1 }\n' })).toThrow(/unknown trait 'scroe'/);
   });
 });

@@ -5,7 +5,7 @@
  * Segments are planned from in-memory files, so each test states its definitions inline.
  */
 import { loadProject } from '../../src/project';
-import { loadSegmentsSetup, planSegments, readCatalog, type Catalog, type SegmentSource, type SegmentsPlan, type SegmentsSetup } from '../../src/segments';
+import { loadSegmentsSetup, planSegments, readCatalog, type Catalog, type PlanOptions, type SegmentSource, type SegmentsPlan, type SegmentsSetup } from '../../src/segments';
 import type { Column, Row, Warehouse } from '../../src/warehouse';
 import { makeProject } from '../helpers/project-fixture';
 
@@ -50,7 +50,7 @@ export interface SegmentsWorld {
   catalog: Catalog;
   schema: string;
   replace(table: string, rows: Row[]): Promise<void>;
-  plan(files: Record<string, string>): SegmentsPlan;
+  plan(files: Record<string, string>, options?: PlanOptions): SegmentsPlan;
 }
 
 export function segmentsYml(schema: string, extra = ''): string {
@@ -89,11 +89,11 @@ export async function makeSegmentsWorld(warehouse: Warehouse, schema: string, se
         yield rows;
       })());
     },
-    plan(files) {
+    plan(files, options) {
       const sources: SegmentSource[] = Object.entries(files).map(([name, text]) => ({ name, file: `segments/${name}.yml`, text }));
       const withFiles = { ...setup, files: sources };
       const segments = new Map(sources.map((s) => [s.name, /over:\s*accounts/.test(s.text) ? ('accounts' as const) : ('profiles' as const)]));
-      return planSegments(withFiles, { ...catalog, segments });
+      return planSegments(withFiles, { ...catalog, segments }, options);
     },
   };
 }

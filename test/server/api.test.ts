@@ -194,7 +194,8 @@ describe('REST API', () => {
     const overlap = (await call('GET', '/segments/overlap?names=name_one,name_two', fx.tokens.read)).json() as { sizes: Record<string, number>; pairs: { both: number }[] };
     expect(overlap.sizes).toEqual({ name_one: 11, name_two: 12 });
     expect(overlap.pairs).toEqual([{ a: 'name_one', b: 'name_two', both: 1 }]);
-    expect((await call('GET', '/segments/nope/size', fx.tokens.read)).statusCode).toBe(400);
+    // An unknown segment is 404 on every segment route (as GET /segments/nope).
+    expect((await call('GET', '/segments/nope/size', fx.tokens.read)).statusCode).toBe(404);
     expect((await call('GET', '/segments/name_one/size', undefined)).statusCode).toBe(401);
   });
 

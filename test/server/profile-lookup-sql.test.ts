@@ -3,10 +3,12 @@
  * its identifiers (capped, sorted) and its open memberships; no hit is no row; before the
  * first segments run (no history table) the statement leaves memberships out. And the merge
  * path's one statement (edges inside the profile, limit rejections, merges) with the path
- * grown from the looked-up identifier through shared identifiers.
+ * grown from the looked-up identifier through shared identifiers. The merge path has one
+ * zod definition in identity (its type is inferred from it); the route answers it as JSON.
  */
-import { identityTables, mergePathOf, type IdentityPlan } from '../../src/identity';
-import { lookupSql } from '../../src/server/routes/profiles';
+import { identityTables, mergePathJsonSchema, mergePathOf, mergePathSchema, type IdentityPlan } from '../../src/identity';
+import { jsonValue } from '../../src/server/context';
+import { lookupSql, profileSchema } from '../../src/server/routes/profiles';
 import type { TableRef } from '../../src/warehouse';
 import { localWarehouseTypes, openTestWarehouse, type TestWarehouse } from '../helpers/test-warehouses';
 
@@ -98,6 +100,10 @@ describe.each(localWarehouseTypes)('profile lookup SQL on %s', (type) => {
     ]);
     expect(path.history).toEqual([{ run: 2, kind: 'merge', from_profile_id: 'p9', to_profile_id: 'p1', merged_at: new Date('2026-01-05T00:00:00Z'), identifiers: 1 }]);
     expect(path.truncated).toBe(false);
+    // One schema, two forms of an instant: what mergePathOf returns, and what the API sends.
+    expect(mergePathSchema.strict().parse(path)).toEqual(path);
+    expect(mergePathJsonSchema.parse(jsonValue(path))).toEqual(jsonValue(path));
+    expect(profileSchema.shape.merge_path.unwrap()).toBe(mergePathJsonSchema);
 
     const single = await mergePathOf(t.warehouse, plan, 'p4', { type: 'email', value: 'solo@example.com' });
     expect(single).toEqual({ edges: [], steps: [], rejected: [], history: [], truncated: false });

@@ -6,10 +6,16 @@
  * a file: the segments loader (what `cdp segments run` and `cdp run` call) materialises it,
  * the scheduler's segments job builds it, and a sync reading `{ segment: … }` plans from it.
  * The list's size trend over builds (one history query for all segments) and the rule
- * builder's catalog are read from the same warehouse.
+ * builder's catalog are read from the same warehouse. One broken API segment (its trait
+ * column dropped) takes nothing else down — it is listed with its error, readable, deletable,
+ * and the segments job builds the rest; concurrent writes cannot close a cycle; names that
+ * differ only in case are one table; a file's environment values never appear in responses.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadProject } from '../../src/project';
-import { loadSegmentsPlan, runSegments } from '../../src/segments';
+import { insertApiSegment, loadSegmentsPlan, runSegments } from '../../src/segments';
+import { HOOK_SECRET } from './server-fixture';
 import { openServerFixture, type ServerFixture } from './server-fixture';
 
 interface Answer {
@@ -24,7 +30,8 @@ interface SegmentView {
   over: string;
   kind: string;
   definition: Record<string, unknown>;
-  sql: string;
+  sql: string | null;
+  error: string | null;
   materialized_members: number | null;
   created_by: string | null;
 }
@@ -302,5 +309,157 @@ describe('segments through the API', () => {
       query.mockRestore();
     }
     expect((await call('DELETE', '/segments/trending', fx.tokens.write)).status).toBe(200);
+  });
+
+  const runSegmentsJob = async (): Promise<{ status: string; message: string | null }> => {
+    const job = await call('POST', '/segments/run', fx.tokens.write);
+    expect(job.status).toBe(202);
+    const id = job.json<{ id: string }>().id;
+    let answer = { status: 'queued', message: null as string | null };
+    for (let i = 0; i < 400 && (answer.status === 'queued' || answer.status === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      answer = (await call('GET', `/jobs/${id}`, fx.tokens.read)).json();
+    }
+    return answer;
+  };
+  const listed = async () => (await call('GET', '/segments', fx.tokens.read)).json<{ segments: SegmentView[] }>().segments;
+
+  test('a broken API segment takes nothing else down: listed with its error, readable, deletable; the job builds the rest and reports it', async () => {
+    const env = { HOOK_URL: fx.receiver.url, HOOK_SECRET: 'x' };
+    const warehouse = fx.serve.runtime.warehouse;
+    const profiles = warehouse.dialect.qualify((await loadSegmentsPlan(loadProject(fx.project.dir, env), warehouse, env)).tables.profiles);
+    await warehouse.execute(`ALTER TABLE ${profiles} ADD COLUMN shoe_size INTEGER`);
+    await warehouse.execute(`UPDATE ${profiles} SET shoe_size = 44 WHERE first_name IN ('Name5', 'Name6')`);
+    try {
+      expect((await call('POST', '/segments', fx.tokens.write, { name: 'big_feet', rules: { trait: 'shoe_size', op: 'gte', value: 44 } })).status).toBe(201);
+      expect((await call('POST', '/segments', fx.tokens.write, { name: 'big_feet_one', rules: { all: [{ in_segment: 'big_feet' }, { trait: 'first_name', op: 'eq', value: 'Name5' }] } })).status).toBe(201);
+      expect(await runSegmentsJob()).toMatchObject({ status: 'success' });
+
+      // The column goes away (identity rebuilt profiles without it).
+      await warehouse.execute(`ALTER TABLE ${profiles} DROP COLUMN shoe_size`);
+      expect((await call('POST', '/segments', fx.tokens.write, { name: 'healthy_api', rules: { trait: 'first_name', op: 'eq', value: 'Name7' } })).status).toBe(201);
+
+      const list = await call('GET', '/segments', fx.tokens.read);
+      expect(list.status).toBe(200);
+      const byName = Object.fromEntries(list.json<{ segments: SegmentView[] }>().segments.map((v) => [v.name, v]));
+      expect(Object.keys(byName)).toEqual(['big_feet', 'big_feet_one', 'healthy_api', 'name_one', 'name_two']);
+      for (const healthy of ['healthy_api', 'name_one', 'name_two']) expect(byName[healthy]).toMatchObject({ error: null, sql: expect.stringMatching(/^-- segment /) });
+      expect(byName.big_feet).toMatchObject({ origin: 'api', sql: null, materialized_members: 2, definition: { rules: { trait: 'shoe_size', op: 'gte', value: 44 } } });
+      expect(byName.big_feet!.error).toMatch(/^api:segments\/big_feet:1: rules.trait: unknown trait 'shoe_size' of profiles/);
+      expect(byName.big_feet_one!.error).toMatch(/segment big_feet_one refers to segment big_feet \(in_segment\), which is broken/);
+
+      // Everything else keeps working.
+      expect((await call('GET', '/segments/name_one/size', fx.tokens.read)).json<{ size: number }>().size).toBe(11);
+      expect((await call('GET', '/segments/healthy_api/size', fx.tokens.read)).json<{ size: number }>().size).toBe(1);
+      // The rule builder no longer offers it, and a draft referring to it says why.
+      expect((await call('GET', '/segments/catalog', fx.tokens.read)).json<{ segments: string[] }>().segments).toEqual(['healthy_api', 'name_one', 'name_two']);
+      const draft = await call('POST', '/segments/size', fx.tokens.read, { rules: { in_segment: 'big_feet' } });
+      expect(draft.status).toBe(400);
+      expect(draft.json<Issues>().issues).toEqual([{ path: 'rules', message: expect.stringMatching(/^segment big_feet \(in_segment\) cannot be planned: .*unknown trait 'shoe_size'/) }]);
+      expect((await call('GET', '/segments/overlap?names=name_one,healthy_api', fx.tokens.read)).status).toBe(200);
+      const one = await call('GET', '/segments/big_feet', fx.tokens.read);
+      expect(one.status).toBe(200);
+      expect(one.json<SegmentView>().error).toBe(byName.big_feet!.error);
+      const size = await call('GET', '/segments/big_feet/size', fx.tokens.read);
+      expect(size.status).toBe(400);
+      expect(size.json<Issues>().message).toMatch(/unknown trait 'shoe_size'/);
+
+      // The job builds the healthy ones, reports the broken ones, and leaves their last build alone.
+      const job = await runSegmentsJob();
+      expect(job.status).toBe('failed');
+      expect(job.message).toMatch(/^3 segment\(s\) built, 2 not built: /);
+      expect(job.message).toMatch(/big_feet \(api:segments\/big_feet:1: rules.trait: unknown trait 'shoe_size'/);
+      expect(job.message).toMatch(/big_feet_one \(.*which is broken/);
+      expect((await call('GET', '/segments/healthy_api', fx.tokens.read)).json<SegmentView>().materialized_members).toBe(1);
+      const [open] = await warehouse.query(`SELECT COUNT(*) AS n FROM ${warehouse.dialect.qualify((await loadSegmentsPlan(loadProject(fx.project.dir, env), warehouse, env, { keepGoing: true })).tables.history)} WHERE segment = 'big_feet' AND exited_at IS NULL`);
+      expect(Number(open!.n)).toBe(2);
+
+      // Deleting needs no plan: the dependant first (409 names it), then the broken one.
+      const used = await call('DELETE', '/segments/big_feet', fx.tokens.write);
+      expect(used.status).toBe(409);
+      expect(used.json<Issues>().message).toMatch(/used by segment\(s\) big_feet_one/);
+      expect((await call('DELETE', '/segments/big_feet_one', fx.tokens.write)).status).toBe(200);
+      expect((await call('DELETE', '/segments/big_feet', fx.tokens.write)).status).toBe(200);
+      expect((await listed()).filter((v) => v.error !== null)).toEqual([]);
+      expect(await runSegmentsJob()).toMatchObject({ status: 'success' });
+      expect((await call('DELETE', '/segments/healthy_api', fx.tokens.write)).status).toBe(200);
+    } finally {
+      await warehouse.execute(`ALTER TABLE ${profiles} DROP COLUMN IF EXISTS shoe_size`);
+    }
+  });
+
+  test('when nothing can be planned (segments.yml broken), an API segment is still readable and deletable', async () => {
+    expect((await call('POST', '/segments', fx.tokens.write, { name: 'kept_api', rules: { trait: 'first_name', op: 'eq', value: 'Name8' } })).status).toBe(201);
+    const config = join(fx.project.dir, 'segments.yml');
+    writeFileSync(config, 'holdout: { percent: many }\n');
+    try {
+      expect((await call('GET', '/segments', fx.tokens.read)).status).toBe(400);
+      const one = await call('GET', '/segments/kept_api', fx.tokens.read);
+      expect(one.status).toBe(200);
+      expect(one.json<SegmentView>()).toMatchObject({ name: 'kept_api', origin: 'api', sql: null, definition: { rules: { trait: 'first_name', op: 'eq', value: 'Name8' } }, error: expect.stringMatching(/^segments.yml:1: holdout.percent/) });
+      expect((await call('GET', '/segments/name_one', fx.tokens.read)).json<SegmentView>()).toMatchObject({ origin: 'file', file: 'segments/name_one.yml', error: expect.stringMatching(/segments.yml/) });
+      expect((await call('GET', '/segments/nothing_here', fx.tokens.read)).status).toBe(404);
+      expect((await call('DELETE', '/segments/kept_api', fx.tokens.write)).status).toBe(200);
+      expect((await call('GET', '/segments/kept_api', fx.tokens.read)).status).toBe(404);
+    } finally {
+      rmSync(config);
+    }
+    expect((await call('GET', '/segments', fx.tokens.read)).status).toBe(200);
+  });
+
+  test('two concurrent PUTs that together would form a cycle: one is saved, the other refused', async () => {
+    for (const name of ['ring_a', 'ring_b']) expect((await call('POST', '/segments', fx.tokens.write, { name, ...startsWith3 })).status).toBe(201);
+    const answers = await Promise.all([
+      call('PUT', '/segments/ring_a', fx.tokens.write, { rules: { all: [{ in_segment: 'ring_b' }] } }),
+      call('PUT', '/segments/ring_b', fx.tokens.write, { rules: { all: [{ in_segment: 'ring_a' }] } }),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 400]);
+    expect(answers.find((a) => a.status === 400)!.json<Issues>().message).toMatch(/cycle: .*ring_.*ring_.* — remove one of these in_segment references/);
+    expect((await listed()).filter((v) => v.error !== null)).toEqual([]);
+    const loser = answers[0]!.status === 400 ? 'ring_a' : 'ring_b';
+    const winner = loser === 'ring_a' ? 'ring_b' : 'ring_a';
+    expect((await call('DELETE', `/segments/${winner}`, fx.tokens.write)).status).toBe(200);
+    expect((await call('DELETE', `/segments/${loser}`, fx.tokens.write)).status).toBe(200);
+  });
+
+  test('names that differ only in case are one table: 409 in the API; the loader lets a file win', async () => {
+    const overFile = await call('POST', '/segments', fx.tokens.write, { name: 'NAME_ONE', ...startsWith3 });
+    expect(overFile.status).toBe(409);
+    expect(overFile.json<Issues>().message).toBe('segment NAME_ONE: segment NAME_ONE would build the same table as segment name_one (segments/name_one.yml): warehouse names ignore case — choose another name');
+    expect((await call('POST', '/segments', fx.tokens.write, { name: 'vip', ...startsWith3 })).status).toBe(201);
+    const overApi = await call('POST', '/segments', fx.tokens.write, { name: 'VIP', ...startsWith3 });
+    expect(overApi.status).toBe(409);
+    expect(overApi.json<Issues>().message).toMatch(/segment VIP would build the same table as segment vip \(created through the API\)/);
+    expect((await call('DELETE', '/segments/vip', fx.tokens.write)).status).toBe(200);
+
+    // A row stored before names were compared this way: the file wins, and the API shows why and can delete it.
+    await insertApiSegment(fx.serve.runtime.control, { project: fx.serve.runtime.name, name: 'Name_Two', definition: JSON.stringify(startsWith3), createdBy: 'test' });
+    const env = { HOOK_URL: fx.receiver.url, HOOK_SECRET: 'x' };
+    const plan = await loadSegmentsPlan(loadProject(fx.project.dir, env), fx.serve.runtime.warehouse, env);
+    expect(plan.segments.map((s) => s.name).sort()).toEqual(['name_one', 'name_two']);
+    const hidden = (await listed()).find((v) => v.name === 'Name_Two')!;
+    expect(hidden).toMatchObject({ origin: 'api', sql: null, error: expect.stringMatching(/hidden by segments\/name_two.yml/) });
+    expect((await call('DELETE', '/segments/Name_Two', fx.tokens.write)).status).toBe(200);
+  });
+
+  test("a file's environment values never leave the server: sql and size labels show ${NAME}", async () => {
+    const file = join(fx.project.dir, 'segments', 'from_env.yml');
+    writeFileSync(file, 'rules:\n  any:\n    - { trait: first_name, op: eq, value: "${HOOK_SECRET}" }\n    - { trait: first_name, op: eq, value: Name9 }\n');
+    try {
+      const one = await call('GET', '/segments/from_env', fx.tokens.read);
+      expect(one.status).toBe(200);
+      expect(one.body).not.toContain(HOOK_SECRET);
+      const view = one.json<SegmentView>();
+      expect(view.sql).toContain("'${HOOK_SECRET}'");
+      expect(view.definition).toEqual({ rules: { any: [{ trait: 'first_name', op: 'eq', value: '${HOOK_SECRET}' }, { trait: 'first_name', op: 'eq', value: 'Name9' }] } });
+      const size = await call('GET', '/segments/from_env/size', fx.tokens.read);
+      expect(size.json<{ size: number }>().size).toBe(1);
+      expect(size.body).not.toContain(HOOK_SECRET);
+      expect(size.body).toContain('${HOOK_SECRET}');
+      const list = await call('GET', '/segments', fx.tokens.read);
+      expect(list.body).not.toContain(HOOK_SECRET);
+    } finally {
+      rmSync(file);
+    }
   });
 });

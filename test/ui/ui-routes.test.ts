@@ -5,6 +5,7 @@
  * wizard), and the rule builder's catalog with an events source (its properties and the
  * event names seen). No browser: plain HTTP against the marketer fixture.
  */
+import { deleteApiSegment, insertApiSegment } from '../../src/segments';
 import { openMarketerFixture, type MarketerFixture } from './marketer-fixture';
 
 describe('UI read routes: sync source columns, consent purposes, rule catalog', () => {
@@ -28,6 +29,32 @@ describe('UI read routes: sync source columns, consent purposes, rule catalog', 
     expect(body.relation).toMatch(/seg_name_one$/);
     const kinds = Object.fromEntries(body.columns.map((c: { name: string; kind: string }) => [c.name, c.kind]));
     expect(kinds).toMatchObject({ profile_id: 'string', email: 'string', first_name: 'string', orders_count: 'number', first_seen: 'time', split_group: 'string' });
+    expect(body.exact).toBe(true);
+  });
+
+  test("a sql: segment not built yet answers its subject's columns, flagged not exact; another segment's broken definition changes nothing", async () => {
+    const control = fx.serve.runtime.control;
+    const project = fx.serve.runtime.name;
+    await insertApiSegment(control, { project, name: 'by_sql', definition: JSON.stringify({ sql: 'SELECT profile_id, first_name FROM {{var "profiles"}}' }), createdBy: 'test' });
+    await insertApiSegment(control, { project, name: 'broken_one', definition: JSON.stringify({ rules: { trait: 'no_such_trait', op: 'eq', value: 1 } }), createdBy: 'test' });
+    try {
+      const bySql = await get('/sync-sources/columns?segment=by_sql');
+      expect(bySql.status).toBe(200);
+      expect(bySql.body).toMatchObject({ built: false, exact: false });
+      expect(bySql.body.relation).toMatch(/seg_by_sql$/);
+      expect(bySql.body.columns.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(['profile_id', 'first_name', 'split_group']));
+      const ruled = await get('/sync-sources/columns?segment=name_one');
+      expect(ruled.status).toBe(200);
+      expect(ruled.body).toMatchObject({ built: false, exact: true });
+      // The broken one says why; the table and model sources do not plan segments at all.
+      const broken = await get('/sync-sources/columns?segment=broken_one');
+      expect(broken.status).toBe(400);
+      expect(broken.body.message).toMatch(/unknown trait 'no_such_trait'/);
+      expect((await get('/sync-sources/columns?table=raw.contacts')).body.exact).toBe(true);
+    } finally {
+      await deleteApiSegment(control, project, 'by_sql');
+      await deleteApiSegment(control, project, 'broken_one');
+    }
   });
 
   test('a table source reads the warehouse; an unknown segment is 404; zero or two sources are 400', async () => {

@@ -2,12 +2,15 @@
  * The marketer web UI (issue 7, first cut) in a real browser: playwright-core driving
  * Debian's Chromium against `cdp serve` on the API test fixture (DuckDB warehouse, SQLite
  * control DB, webhook destination). Sign in, segments with sizes, a segment's steps and
- * masked preview, profile lookup, a sync run from the UI with the right counts, a wrong
- * token shown inline, layout at 1280×800 and 400px — and no console or page error in the
+ * masked preview, profile lookup, a sync run from the UI with the right counts, a webhook
+ * destination with a secret header (name/value rows, the value a hidden input, write-only), a
+ * wrong token shown inline, layout at 1280×800 and 400px — and no console or page error in the
  * whole session. Screenshots go to test-artifacts/ui/ (browser.ts). Without /usr/bin/chromium
  * the suite is reported as skipped, never as passed.
  */
 import type { Page } from 'playwright-core';
+import { insertApiSegment } from '../../src/segments';
+import { startWebhookReceiver } from '../fakes/webhook-receiver';
 import { openServerFixture, type ServerFixture } from '../server/server-fixture';
 import { browserSuite, openBrowser, type UiBrowser } from './browser';
 
@@ -150,6 +153,72 @@ suite(title, () => {
     await shot('06-sync');
   });
 
+  test('a webhook destination with a header: the name is visible, the value a hidden input; it reaches the receiver, and blank keeps it', async () => {
+    setStep('webhook-header');
+    const token = 'Bearer header-token-0123456789-DO-NOT-SHOW';
+    const guarded = await startWebhookReceiver({ requireAuthorization: token });
+    try {
+      await page.goto(`${fx.serve.url}/#/destinations/new`);
+      await page.getByLabel('Type').selectOption({ label: 'Webhook' });
+      await page.getByLabel('Name', { exact: true }).fill('hook_ui');
+      await page.getByLabel('URL (required)').fill(guarded.url);
+      const headerName = page.getByLabel('Headers 1: name');
+      const headerValue = page.getByLabel('Headers 1: value');
+      await expect(headerName.getAttribute('type')).resolves.toBe('text');
+      await expect(headerValue.getAttribute('type')).resolves.toBe('password');
+      await headerName.fill('authorization');
+      await headerValue.fill(token);
+      // A row with a name and no value is marked at its value, before anything is sent.
+      await page.getByRole('button', { name: 'Add header' }).click();
+      await page.getByLabel('Headers 2: name').fill('x-team');
+      await page.getByRole('button', { name: 'Save destination' }).click();
+      await expect(page.locator('[data-field-error]').allTextContents()).resolves.toEqual(['A value for x-team (or remove the row).']);
+      await page.getByRole('button', { name: 'Remove header 2' }).click();
+      await page.getByRole('button', { name: 'Save destination' }).click();
+      await expect(page.locator('[data-saved="hook_ui"]').textContent()).resolves.toContain('headers set');
+      await shot('09-webhook-header');
+      // The receiver refuses a request without the header: a passing test proves it was sent.
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page.locator('[data-test-result="ok"]').waitFor();
+      const seen = guarded.stats.requests;
+      expect(seen).toBeGreaterThan(0);
+      // Saving again with every row blank keeps the stored header (write-only: never shown back).
+      await expect(page.getByLabel('Headers 1: value').inputValue()).resolves.toBe('');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page.locator('[data-saved="hook_ui"]').waitFor();
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page.locator('[data-test-result="ok"]').waitFor();
+      expect(guarded.stats.requests).toBeGreaterThan(seen);
+      const view = await fetch(`${fx.serve.url}/destinations/hook_ui`, { headers: { authorization: `Bearer ${fx.tokens.read}` } });
+      const text = await view.text();
+      expect(text).not.toContain('header-token');
+      expect((JSON.parse(text) as { secrets: Record<string, string> }).secrets.headers).toBe('set');
+      await noHorizontalOverflow();
+    } finally {
+      await fetch(`${fx.serve.url}/destinations/hook_ui`, { method: 'DELETE', headers: { authorization: `Bearer ${fx.tokens.write}` } });
+      await guarded.close();
+    }
+  });
+
+  test('a segment that cannot be planned is listed with why, its page says so, and it can be deleted', async () => {
+    setStep('broken-segment');
+    await insertApiSegment(fx.serve.runtime.control, { project: fx.serve.runtime.name, name: 'broken_ui', definition: JSON.stringify({ rules: { trait: 'shoe_size', op: 'gt', value: 40 } }), createdBy: 'test' });
+    await page.goto(`${fx.serve.url}/#/segments`);
+    await page.locator('table[data-table="segments"]').waitFor();
+    const cell = page.locator('[data-segment-error="broken_ui"]');
+    await expect(cell.getAttribute('title')).resolves.toMatch(/unknown trait 'shoe_size'/);
+    await page.waitForFunction(() => [...document.querySelectorAll('td[data-col="size"]')].every((td: any) => !td.querySelector('[aria-busy]')));
+    expect(await page.locator('table[data-table="segments"] tbody tr td[data-col="size"]').allTextContents()).toEqual(['cannot be built — open it to see why', '11', '12']);
+    await page.getByRole('link', { name: 'broken_ui' }).click();
+    await expect(page.locator('div[data-segment-error="broken_ui"]').textContent()).resolves.toMatch(/cannot be built: .*unknown trait 'shoe_size'/);
+    await shot('10-broken-segment');
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('button', { name: 'Delete broken_ui' }).click();
+    await page.waitForURL(/#\/segments$/);
+    await page.locator('table[data-table="segments"]').waitFor();
+    expect(await page.locator('table[data-table="segments"] tbody tr td[data-col="name"]').allTextContents()).toEqual(['name_one', 'name_two']);
+  });
+
   test('API down and a 400 with field paths are shown inline', async () => {
     setStep('api-down');
     await page.route('**/syncs', (route) => route.abort('connectionrefused'));
@@ -185,12 +254,14 @@ suite(title, () => {
 
   test('no console error or page error in the whole session', () => {
     // Chromium logs every failed fetch as "Failed to load resource": the expected ones are the
-    // wrong-token 401, the unknown-profile 404 and the two provoked failures; anything else (a script error, another
+    // wrong-token 401, the unknown-profile 404, the broken segment's 400s and the two provoked failures; anything else (a script error, another
     // failed call) fails the test.
     const expected = (p: { step: string; text: string }) =>
       (p.step === 'wrong-token' && /Failed to load resource: .*\b401\b/.test(p.text)) || (p.step === 'profiles' && /Failed to load resource: .*\b404\b/.test(p.text)) ||
       (p.step === 'api-down' && /Failed to load resource: net::ERR_CONNECTION_REFUSED/.test(p.text)) ||
-      (p.step === 'bad-request' && /Failed to load resource: .*\b400\b/.test(p.text));
+      (p.step === 'bad-request' && /Failed to load resource: .*\b400\b/.test(p.text)) ||
+      // The broken segment's page asks for its size and preview: 400, shown in those parts.
+      (p.step === 'broken-segment' && /Failed to load resource: .*\b400\b/.test(p.text));
     expect(ui.problems.filter((p) => !expected(p))).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { CdpError } from '../../errors';
-import { hasIdentityFile, identityTables, loadIdentityPlan, mergePathOf, parseLookup, type IdentityPlan } from '../../identity';
+import { hasIdentityFile, identityTables, loadIdentityPlan, mergePathJsonSchema, mergePathOf, parseLookup, type IdentityPlan } from '../../identity';
 import type { Dialect, TableRef } from '../../warehouse';
 import type { ServerContext } from '../context';
 import { jsonValue } from '../context';
@@ -22,22 +22,6 @@ import { membershipHistory } from '../segments-api';
 
 const identifierSchema = z.object({ type: z.string(), value: z.string() });
 
-const mergePathSchema = z.object({
-  edges: z
-    .array(z.object({ a_type: z.string(), a_value: z.string(), b_type: z.string(), b_value: z.string(), source: z.string(), first_seen: z.string().nullable(), last_seen: z.string().nullable() }))
-    .describe('stored edges with both ends in the profile, oldest first (at most 200): the two identifiers appeared in one row of the source'),
-  steps: z
-    .array(z.object({ identifier: identifierSchema, joined_via: identifierSchema.describe('the identifier it shared a source row with, already in the path'), source: z.string(), rule: z.string(), first_seen: z.string().nullable() }))
-    .describe('from the looked-up identifier outwards: how each other identifier joined, by the earliest edge that reaches it'),
-  rejected: z
-    .array(z.object({ reason: z.string(), identifier: identifierSchema, other: identifierSchema, sources: z.string(), profile_id: z.string().nullable(), other_profile_id: z.string().nullable(), first_seen: z.string().nullable() }))
-    .describe('edges a limit refused: the values were kept in separate profiles'),
-  history: z
-    .array(z.object({ run: z.number(), kind: z.string(), from_profile_id: z.string(), to_profile_id: z.string(), merged_at: z.string().nullable(), identifiers: z.number() }))
-    .describe('merges and splits over identity runs involving this profile'),
-  truncated: z.boolean(),
-});
-
 export const profileSchema = z.object({
   profile_id: z.string(),
   lookup: identifierSchema,
@@ -45,7 +29,7 @@ export const profileSchema = z.object({
   identifiers: z.array(identifierSchema),
   segments: z.array(z.string()),
   /** Only with `?merge_path=true`. */
-  merge_path: mergePathSchema.optional(),
+  merge_path: mergePathJsonSchema.optional(),
 });
 
 /** Identifiers listed per profile (a merged profile can hold thousands). */
@@ -124,7 +108,7 @@ export function profileRoutes(ctx: ServerContext): RouteDef[] {
           traits: jsonValue(traits) as Record<string, unknown>,
           identifiers: rows.filter((r) => r[PART] === 'identifier').map((r) => ({ type: String(r[A]), value: String(r[B]) })),
           segments: rows.filter((r) => r[PART] === 'segment').map((r) => String(r[A])),
-          ...(mergePath ? { merge_path: jsonValue(mergePath) as z.input<typeof mergePathSchema> } : {}),
+          ...(mergePath ? { merge_path: jsonValue(mergePath) as z.input<typeof mergePathJsonSchema> } : {}),
         };
       },
     }),

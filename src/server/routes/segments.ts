@@ -12,20 +12,33 @@
  * Raw SQL (a `sql:` segment or condition) needs the admin scope: in a request it is not
  * reviewed code, and sizes over arbitrary SQL would leak data to read tokens.
  * A draft (`POST /segments/size`) is planned the same way, as `__draft`, and nothing is written.
+ *
+ * One broken definition does not take the others down: the set is planned with `keepGoing`,
+ * so reads of healthy segments work and a broken one (a trait column dropped, a cycle) is
+ * listed with its `error` (and `sql: null`). Reading one segment's stored definition and
+ * deleting an API segment need no plan at all, so a broken segment can always be removed.
+ * Writes are serialised (`writeSegments`: one transaction holding the table's write lock,
+ * the stored set read again inside it), so two concurrent PUTs cannot close a cycle; a write
+ * is refused when it breaks the written segment or one that planned before (`checkedChange`).
+ * Names are compared ignoring case, as the warehouse compares the tables they build.
+ * Environment values never leave: `sql`, step labels and errors show a file's `${NAME}`
+ * where the compiled text holds its value (`envMask`).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYamlText } from 'yaml';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { CdpError } from '../../errors';
+import { CdpError, isCdpError } from '../../errors';
 import { getJob, ValidationError } from '../../scheduler';
 import {
   apiSegmentRecords,
   apiSegmentSource,
+  checkedChange,
   checkSegmentFile,
   definitionIssues,
   deleteApiSegment,
+  envMask,
   insertApiSegment,
   listSegmentFiles,
   listSegments,
@@ -34,19 +47,24 @@ import {
   mergeSegmentSources,
   planSegments,
   previewSegment,
-  replanWith,
+  referencedSegments,
   ruleCatalog,
+  sameSegmentName,
   segmentFileSchema,
   segmentFileShape,
   segmentOverlap,
   segmentSize,
   segmentTrends,
   SEGMENTS_CONFIG_FILE,
+  shadowingFile,
   updateApiSegment,
+  writeSegments,
   type PlannedSegment,
   type SegmentFile,
   type SegmentRecord,
+  type SegmentSource,
   type SegmentsPlan,
+  type SegmentStore,
 } from '../../segments';
 import { storedSyncs } from '../../sync';
 import { AuthError, type Actor } from '../auth';
@@ -87,8 +105,11 @@ const segmentViewSchema = z.object({
   materialized_members: z.number().nullable(),
   /** The definition as written (a segments/*.yml body: over, rules or sql, splits …); `${NAME}` in a file is shown unresolved. */
   definition: z.record(z.string(), z.unknown()),
-  /** The members query compiled for this project's warehouse. */
-  sql: z.string(),
+  sql: z.string().nullable().describe("the members query compiled for this project's warehouse, a file's environment values shown as ${NAME}; null when the segment cannot be planned (see error)"),
+  error: z
+    .string()
+    .nullable()
+    .describe('why the segment cannot be planned (its definition, a segment it refers to, a cycle, a file of the same name) — it is not built, and keeps its last build; null when it plans'),
   created_by: z.string().nullable(),
   updated_at: z.string().nullable(),
 });
@@ -133,13 +154,16 @@ const sizeSchema = z.object({
  * `segments/__draft.yml`. A rule error is a 400 whose issues carry the rule's path and the
  * message the CLI prints for the same rule (`rules.all.0.trait: unknown trait … — hint`).
  */
-function planDraft(current: SegmentsPlan, spec: SegmentFile): SegmentsPlan {
+function planDraft(current: SegmentsPlan, spec: SegmentFile, mask: (text: string) => string): SegmentsPlan {
   const issues = definitionIssues(spec, current);
   if (issues.length) throw new ValidationError(issues);
   // Only the draft is planned (the others are already): no priority list can name it.
   const setup = { ...current, config: { ...current.config, priority_lists: {} }, files: [{ ...apiSegmentSource(DRAFT_NAME, JSON.stringify(spec)), file: `${DRAFT_NAME} (draft)` }] };
   const drafted = planSegments(setup, current.catalog);
   const draft = drafted.byName.get(DRAFT_NAME)!;
+  // in_segment inlines the other segment's query: one that does not plan cannot be sized through.
+  const blocker = draft.dependsOn.find((d) => current.broken.has(d));
+  if (blocker) throw new ValidationError([{ path: 'rules', message: mask(`segment ${blocker} (in_segment) cannot be planned: ${current.broken.get(blocker)!.error.message} — fix it first, or refer to another segment`) }]);
   const byName = new Map(current.byName);
   byName.set(DRAFT_NAME, draft);
   return { ...current, segments: [...current.segments.filter((s) => s.name !== DRAFT_NAME), draft], byName };
@@ -153,40 +177,65 @@ function requireAdminForSql(body: unknown, actor: Actor | undefined, what: strin
 }
 
 const conflict = (where: string, message: string, hint: string) => new CdpError(message, { code: 'CONFLICT', kind: 'config', where, hint });
-const notFound = (name: string, plan: SegmentsPlan) =>
-  new CdpError('no such segment', { code: 'NOT_FOUND', kind: 'config', where: `segment ${name}`, hint: `segments are ${[...plan.byName.keys()].filter((n) => n !== DRAFT_NAME).sort().join(', ') || 'none'}` });
-const fileConflict = (segment: PlannedSegment, doing: string) =>
+const notFound = (name: string, names: Iterable<string>) =>
+  new CdpError('no such segment', { code: 'NOT_FOUND', kind: 'config', where: `segment ${name}`, hint: `segments are ${[...new Set(names)].filter((n) => n !== DRAFT_NAME).sort().join(', ') || 'none'}` });
+const fileConflict = (segment: { name: string; file: string }, doing: string) =>
   conflict(segment.file, `segment ${segment.name} is defined by a file; the API does not ${doing} it`, `edit ${segment.file} (files are code: reviewed and versioned)`);
+const alreadyExists = (name: string) => conflict(`segment ${name}`, `segment ${name} already exists`, `update it with PUT /segments/${name}, or choose another name`);
+/** Two names that differ only in case build one table (`seg_VIP` is `seg_vip` to the warehouse). */
+const sameTable = (name: string, other: { name: string; file: string }) =>
+  conflict(`segment ${name}`, `segment ${name} would build the same table as segment ${other.name} (${other.file.startsWith('api:') ? 'created through the API' : other.file}): warehouse names ignore case`, 'choose another name');
+
+/** A CdpError with the environment's values masked in every part a client sees. */
+const maskedError = (error: CdpError, mask: (text: string) => string) =>
+  new CdpError(mask(error.message), { code: error.code, kind: error.kind, where: error.where === undefined ? undefined : mask(error.where), hint: error.hint === undefined ? undefined : mask(error.hint) });
+
+/** The definitions as stored now: segments/*.yml and the API's rows, read through `store` (the control DB or a write's transaction). */
+interface Stored {
+  files: SegmentSource[];
+  records: SegmentRecord[];
+  /** Files, then the API's a file does not hide — what the loader plans. */
+  sources: SegmentSource[];
+}
+
+/** What reads use: the set planned with keepGoing, the rows it came from, and the env mask. */
+interface Loaded extends Stored {
+  plan: SegmentsPlan;
+  mask: (text: string) => string;
+}
 
 /** How long a plan (definitions + the warehouse's column catalog) is reused while its definitions are unchanged. */
 const PLAN_TTL_MS = 5_000;
 
 export function segmentRoutes(ctx: ServerContext): RouteDef[] {
   const runtime = ctx.runtime;
+  const dir = runtime.project.dir;
+  const stored = async (store: SegmentStore = runtime.control): Promise<Stored> => {
+    const files = listSegmentFiles(dir);
+    const records = await apiSegmentRecords(store, runtime.name);
+    return { files, records, sources: mergeSegmentSources(files, records.map((r) => apiSegmentSource(r.name, r.definition))) };
+  };
   // Planning reads every definition and introspects the warehouse: too slow to repeat on
   // each live-size call. Reuse it while the files and the API rows are byte-identical and
   // it is fresh (a rebuilt profiles table can add columns, hence the short TTL). The API rows
   // are read each time (one small indexed select) because another server may have written.
-  let cached: { signature: string; at: number; plan: Promise<SegmentsPlan>; records: Map<string, SegmentRecord> } | undefined;
-  const load = async (): Promise<{ plan: SegmentsPlan; records: Map<string, SegmentRecord> }> => {
-    const dir = runtime.project.dir;
+  let cached: { signature: string; at: number; plan: Promise<SegmentsPlan>; mask: (text: string) => string } | undefined;
+  const load = async (): Promise<Loaded> => {
+    const now = await stored();
     const config = join(dir, SEGMENTS_CONFIG_FILE);
-    const files = listSegmentFiles(dir);
-    const records = await apiSegmentRecords(runtime.control, runtime.name);
-    const texts = [...files.map((f) => `${f.file}\n${f.text}`), ...records.map((r) => `api:${r.name}\n${r.definition}`)];
+    const texts = [...now.files.map((f) => `${f.file}\n${f.text}`), ...now.records.map((r) => `api:${r.name}\n${r.definition}`)];
     if (existsSync(config)) texts.push(readFileSync(config, 'utf8'));
     const signature = createHash('sha256').update(texts.join('\0')).digest('hex');
     if (!cached || cached.signature !== signature || Date.now() - cached.at > PLAN_TTL_MS) {
-      const sources = mergeSegmentSources(files, records.map((r) => apiSegmentSource(r.name, r.definition)));
-      const planned = loadSegmentsPlan(runtime.project, runtime.warehouse, runtime.env, { files: sources });
-      // A failed plan (a broken definition) is not kept: the next call reports the current state.
+      // keepGoing: a broken definition is set aside in plan.broken; the others plan as usual.
+      const planned = loadSegmentsPlan(runtime.project, runtime.warehouse, runtime.env, { files: now.sources, keepGoing: true });
+      // A failed plan (segments.yml, identity, no profiles table) is not kept: the next call reports the current state.
       planned.catch(() => (cached = undefined));
-      cached = { signature, at: Date.now(), plan: planned, records: new Map(records.map((r) => [r.name, r])) };
+      cached = { signature, at: Date.now(), plan: planned, mask: envMask(dir, runtime.env, now.sources) };
     }
     const current = cached;
-    return { plan: await current.plan, records: current.records };
+    return { ...now, plan: await current.plan, mask: current.mask };
   };
-  const plan = async (): Promise<SegmentsPlan> => (await load()).plan;
 
   const materializedMembers = async (p: SegmentsPlan, name: string): Promise<number | null> => {
     const ref = p.tables.members(name);
@@ -195,7 +244,15 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
     const [row] = await runtime.warehouse.query(`SELECT COUNT(*) AS n FROM ${d.qualify(ref)}`);
     return Number(row?.n ?? 0);
   };
-  const view = (p: SegmentsPlan, segment: PlannedSegment, record: SegmentRecord | undefined, materialized: number | null): SegmentView => {
+  const recordOf = (l: Stored, name: string) => l.records.find((r) => r.name === name);
+  /** The definition as written, not as resolved: a file's ${NAME} stays a name (no environment value leaves the server). */
+  const definitionOf = (source: SegmentSource): Record<string, unknown> => {
+    const doc = parseDocument(source.text);
+    const value: unknown = doc.errors.length ? {} : doc.toJS();
+    return value && typeof value === 'object' && !Array.isArray(value) ? (jsonValue(value) as Record<string, unknown>) : {};
+  };
+  const stamps = (record: SegmentRecord | undefined) => ({ created_by: record?.created_by ?? null, updated_at: record?.updated_at.toISOString() ?? null });
+  const view = (l: Loaded, p: SegmentsPlan, segment: PlannedSegment, materialized: number | null): SegmentView => {
     const source = p.files.find((f) => f.name === segment.name)!;
     const api = source.origin === 'api';
     return {
@@ -208,27 +265,110 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       splits: segment.splits.map((x) => `${x.group} ${x.percent}%`).join(' / '),
       exclude_holdout: segment.excludeHoldout,
       materialized_members: materialized,
-      // As written, not as resolved: a file's ${NAME} stays a name (no environment value leaves the server).
-      definition: jsonValue(parseYamlText(source.text) ?? {}) as Record<string, unknown>,
-      sql: membersSql(p, segment),
-      created_by: record?.created_by ?? null,
-      updated_at: record?.updated_at.toISOString() ?? null,
+      definition: definitionOf(source),
+      sql: l.mask(membersSql(p, segment)),
+      error: null,
+      ...stamps(recordOf(l, segment.name)),
     };
   };
-  const viewOf = async (p: SegmentsPlan, name: string, record: SegmentRecord | undefined): Promise<SegmentView> => {
-    const segment = p.byName.get(name);
-    if (!segment) throw notFound(name, p);
-    return view(p, segment, record, await materializedMembers(p, name));
+  /** A definition that did not plan: what it says as written, and why it did not plan. */
+  const unplannedView = (source: SegmentSource, record: SegmentRecord | undefined, error: string, materialized: number | null): SegmentView => {
+    const definition = definitionOf(source);
+    const splits = definition.splits && typeof definition.splits === 'object' ? Object.entries(definition.splits as Record<string, unknown>) : [];
+    return {
+      name: source.name,
+      origin: source.origin === 'api' ? 'api' : 'file',
+      file: source.origin === 'api' ? null : source.file,
+      over: definition.over === 'accounts' ? 'accounts' : 'profiles',
+      kind: 'sql' in definition ? 'sql' : 'rules',
+      description: typeof definition.description === 'string' ? definition.description.trim() : undefined,
+      splits: splits.map(([group, percent]) => `${group} ${String(percent)}%`).join(' / '),
+      exclude_holdout: definition.exclude_holdout === true,
+      materialized_members: materialized,
+      definition,
+      sql: null,
+      error,
+      ...stamps(record),
+    };
   };
-  /** Checks a definition as the loader would, with `name` in the set; returns the new plan. */
-  const checked = (current: SegmentsPlan, name: string, spec: SegmentFile): { plan: SegmentsPlan; definition: string } => {
+  /** Every segment that did not plan: broken ones (keeping their last build), and API ones a file of the same name hides. */
+  const unplannedViews = async (l: Loaded): Promise<SegmentView[]> => {
+    const views: SegmentView[] = [];
+    for (const broken of l.plan.broken.values()) {
+      const source = l.sources.find((s) => s.name === broken.name)!;
+      views.push(unplannedView(source, recordOf(l, broken.name), l.mask(broken.error.toLine()), await materializedMembers(l.plan, broken.name)));
+    }
+    for (const record of l.records) {
+      const source = apiSegmentSource(record.name, record.definition);
+      const file = shadowingFile(l.files, source);
+      if (file) views.push(unplannedView(source, record, `segment ${record.name} is hidden by ${file.file} (segment ${file.name}): warehouse names ignore case, and a file wins — delete this one (DELETE /segments/${record.name})`, null));
+    }
+    return views;
+  };
+  const viewOf = async (l: Loaded, name: string): Promise<SegmentView> => {
+    const segment = l.plan.byName.get(name);
+    if (segment) return view(l, l.plan, segment, await materializedMembers(l.plan, name));
+    const found = (await unplannedViews(l)).find((v) => v.name === name);
+    if (!found) throw notFound(name, namesOf(l));
+    return found;
+  };
+  const namesOf = (l: Stored) => [...l.files.map((f) => f.name), ...l.records.map((r) => r.name)];
+  /** The planned segment `name` for size, preview and overlap; a broken one answers its error. */
+  const plannedOf = (l: Loaded, name: string): PlannedSegment => {
+    const segment = l.plan.byName.get(name);
+    if (segment) return segment;
+    const broken = l.plan.broken.get(name);
+    if (broken) throw maskedError(broken.error, l.mask);
+    throw notFound(name, namesOf(l));
+  };
+  /** Field-level checks of a written definition (the rule walker's, by path): a 400 before anything is locked. */
+  const checkFields = (current: SegmentsPlan, spec: SegmentFile): string => {
     const issues = definitionIssues(spec, current);
     if (issues.length) throw new ValidationError(issues);
-    const definition = JSON.stringify(spec);
-    return { plan: replanWith(current, name, apiSegmentSource(name, definition)), definition };
+    return JSON.stringify(spec);
+  };
+  /** The whole set planned with the change, from what `store` holds now (inside the write's transaction). */
+  const changed = (l: Loaded, now: Stored, name: string, source: SegmentSource | undefined): SegmentsPlan => {
+    try {
+      return checkedChange(l.plan, now.sources, name, source);
+    } catch (error) {
+      throw isCdpError(error) ? maskedError(error, l.mask) : error;
+    }
   };
   const actorName = (actor: Actor | undefined) => (actor ? `${actor.name} (${actor.tokenId.slice(0, 8)})` : 'anonymous');
-  const originOf = (p: SegmentsPlan, name: string) => p.files.find((f) => f.name === name)?.origin;
+  /** Refuses a name a file or another API segment holds, also when only the case differs. */
+  const refuseTaken = (now: Stored, name: string): void => {
+    const file = now.files.find((f) => sameSegmentName(f.name, name));
+    if (file) throw file.name === name ? fileConflict(file, 'replace') : sameTable(name, file);
+    const taken = now.records.find((r) => sameSegmentName(r.name, name));
+    if (taken) throw taken.name === name ? alreadyExists(name) : sameTable(name, apiSegmentSource(taken.name, taken.definition));
+  };
+  /** An API segment `name` that can be changed: a file of that name is 409, none at all 404. */
+  const existingRecord = (now: Stored, name: string, doing: string): SegmentRecord => {
+    const file = now.files.find((f) => f.name === name);
+    if (file) throw fileConflict(file, doing);
+    const record = recordOf(now, name);
+    if (!record) throw notFound(name, namesOf(now));
+    return record;
+  };
+  /** 409 while another definition (file or API, planned or broken) names `name` in in_segment. */
+  const refuseInUse = (now: Stored, name: string): void => {
+    const users = [...now.files, ...now.records.map((r) => apiSegmentSource(r.name, r.definition))].filter((s) => s.name !== name && referencedSegments(s).includes(name));
+    if (!users.length) return;
+    const api = users.find((u) => u.origin === 'api');
+    throw conflict(`segment ${name}`, `segment ${name} is used by segment(s) ${users.map((u) => u.name).join(', ')} (in_segment)`, api ? `remove those references first (e.g. PUT /segments/${api.name})` : 'remove those references first');
+  };
+  /** Priority lists of segments.yml naming `name`, read as written (no schema: deleting must not need the rest to be valid). */
+  const priorityListsNaming = (name: string): string[] => {
+    const path = join(dir, SEGMENTS_CONFIG_FILE);
+    if (!existsSync(path)) return [];
+    const doc = parseDocument(readFileSync(path, 'utf8'));
+    const lists: unknown = doc.errors.length ? undefined : (doc.toJS() as { priority_lists?: unknown } | null)?.priority_lists;
+    if (!lists || typeof lists !== 'object') return [];
+    return Object.entries(lists as Record<string, unknown>)
+      .filter(([, names]) => Array.isArray(names) && names.includes(name))
+      .map(([list]) => list);
+  };
 
   return [
     defineRoute({
@@ -237,17 +377,14 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       scope: 'read',
       tag: 'segments',
       summary: 'Segments (files and API) with their definition, members SQL, members at the last materialisation and the size over the last runs',
-      description: `\`trend\`: members right after each of the last ${TREND_POINTS} runs that changed the membership, oldest first, read from segment_membership_history in one query for all segments (a run that changed nobody adds no point).`,
+      description: `\`trend\`: members right after each of the last ${TREND_POINTS} runs that changed the membership, oldest first, read from segment_membership_history in one query for all segments (a run that changed nobody adds no point). A segment that cannot be planned is listed with its \`error\` and \`sql: null\`; the others are unaffected.`,
       response: z.object({ segments: z.array(listedSegmentSchema) }),
       handler: async () => {
-        const { plan: p, records } = await load();
-        const [listing, trends] = await Promise.all([listSegments(runtime.warehouse, p), segmentTrends(runtime.warehouse, p, TREND_POINTS)]);
-        return {
-          segments: listing.map((s) => ({
-            ...view(p, p.byName.get(s.name)!, records.get(s.name), s.materialized ?? null),
-            trend: (trends.get(s.name) ?? []).map((point) => ({ at: point.at.toISOString(), members: point.members })),
-          })),
-        };
+        const l = await load();
+        const p = l.plan;
+        const [listing, trends, unplanned] = await Promise.all([listSegments(runtime.warehouse, p), segmentTrends(runtime.warehouse, p, TREND_POINTS), unplannedViews(l)]);
+        const views = [...listing.map((s) => view(l, p, p.byName.get(s.name)!, s.materialized ?? null)), ...unplanned].sort((a, b) => a.name.localeCompare(b.name));
+        return { segments: views.map((v) => ({ ...v, trend: (trends.get(v.name) ?? []).map((point) => ({ at: point.at.toISOString(), members: point.members })) })) };
       },
     }),
     defineRoute({
@@ -260,7 +397,7 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       query: z.object({ over: z.enum(['profiles', 'accounts']).default('profiles') }),
       response: catalogSchema,
       handler: async ({ query }) => {
-        const p = await plan();
+        const p = (await load()).plan;
         if (query.over === 'accounts' && !p.catalog.accounts) {
           throw new CdpError('the project has no accounts', { code: 'NOT_FOUND', kind: 'config', where: 'identity.yml', hint: 'declare accounts: in identity.yml and run `cdp identity run`; segments over profiles need over=profiles' });
         }
@@ -273,11 +410,22 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       scope: 'read',
       tag: 'segments',
       summary: 'One segment with its definition, members SQL and members at the last materialisation',
+      description: 'A segment that cannot be planned answers its stored definition with its `error` (and `sql: null`) — also when nothing can be planned (no profiles table yet, a broken segments.yml, the warehouse unreachable).',
       params: nameParams,
       response: segmentViewSchema,
       handler: async ({ params }) => {
-        const { plan: p, records } = await load();
-        return viewOf(p, params.name, records.get(params.name));
+        let l: Loaded;
+        try {
+          l = await load();
+        } catch (error) {
+          // Nothing plans (setup or warehouse): the stored definition is still readable, with why.
+          if (!isCdpError(error) || error.kind === 'internal') throw error;
+          const now = await stored();
+          const source = now.sources.find((s) => s.name === params.name) ?? now.records.filter((r) => r.name === params.name).map((r) => apiSegmentSource(r.name, r.definition))[0];
+          if (!source) throw notFound(params.name, namesOf(now));
+          return unplannedView(source, recordOf(now, params.name), envMask(dir, runtime.env, now.sources)(error.toLine()), null);
+        }
+        return viewOf(l, params.name);
       },
     }),
     defineRoute({
@@ -295,22 +443,21 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       handler: async ({ body, actor }) => {
         const { name, ...spec } = body;
         requireAdminForSql(spec, actor, 'a segment');
-        const { plan: current, records } = await load();
-        const existing = current.byName.get(name);
-        if (existing && originOf(current, name) === 'file') throw fileConflict(existing, 'replace');
-        if (existing || records.has(name)) throw conflict(`segment ${name}`, `segment ${name} already exists`, `update it with PUT /segments/${name}, or choose another name`);
-        const { plan: next, definition } = checked(current, name, spec);
-        try {
-          await insertApiSegment(runtime.control, { project: runtime.name, name, definition, createdBy: actorName(actor) });
-        } catch (error) {
-          // Two creates raced: the primary key let one in.
-          if ((await apiSegmentRecords(runtime.control, runtime.name)).some((r) => r.name === name)) throw conflict(`segment ${name}`, `segment ${name} already exists`, `update it with PUT /segments/${name}, or choose another name`);
-          throw error;
-        }
+        const l = await load();
+        refuseTaken(l, name);
+        const definition = checkFields(l.plan, spec);
+        // Checked again against the set as stored when the write lock is held.
+        const next = await writeSegments(runtime.control, async (store) => {
+          const now = await stored(store);
+          refuseTaken(now, name);
+          const plan = changed(l, now, name, apiSegmentSource(name, definition));
+          await insertApiSegment(store, { project: runtime.name, name, definition, createdBy: actorName(actor) });
+          return plan;
+        });
         cached = undefined;
         await ctx.audit(actor, 'create', 'segment', name, undefined, spec);
-        const record = (await apiSegmentRecords(runtime.control, runtime.name)).find((r) => r.name === name);
-        return viewOf(next, name, record);
+        const after = { ...l, records: await apiSegmentRecords(runtime.control, runtime.name) };
+        return view(after, next, next.byName.get(name)!, await materializedMembers(next, name));
       },
     }),
     defineRoute({
@@ -325,18 +472,24 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       response: segmentViewSchema,
       conflict: 'the segment is defined by a file (edit the file)',
       handler: async ({ params, body, actor }) => {
-        const { plan: current, records } = await load();
-        const existing = current.byName.get(params.name);
-        if (existing && originOf(current, params.name) === 'file') throw fileConflict(existing, 'change');
-        const record = records.get(params.name);
-        if (!record) throw notFound(params.name, current);
+        const name = params.name;
+        const l = await load();
+        existingRecord(l, name, 'change');
         requireAdminForSql(body, actor, 'a segment');
-        const { plan: next, definition } = checked(current, params.name, body);
-        if (!(await updateApiSegment(runtime.control, runtime.name, params.name, definition))) throw notFound(params.name, current);
+        const definition = checkFields(l.plan, body);
+        // Checked again against the set as stored when the write lock is held: a concurrent
+        // PUT that refers back to this segment is seen, so together they cannot close a cycle.
+        const { before, next } = await writeSegments(runtime.control, async (store) => {
+          const now = await stored(store);
+          const record = existingRecord(now, name, 'change');
+          const plan = changed(l, now, name, apiSegmentSource(name, definition));
+          await updateApiSegment(store, runtime.name, name, definition);
+          return { before: record, next: plan };
+        });
         cached = undefined;
-        await ctx.audit(actor, 'update', 'segment', params.name, JSON.parse(record.definition) as unknown, body);
-        const updated = (await apiSegmentRecords(runtime.control, runtime.name)).find((r) => r.name === params.name);
-        return viewOf(next, params.name, updated);
+        await ctx.audit(actor, 'update', 'segment', name, JSON.parse(before.definition) as unknown, body);
+        const after = { ...l, records: await apiSegmentRecords(runtime.control, runtime.name) };
+        return view(after, next, next.byName.get(name)!, await materializedMembers(next, name));
       },
     }),
     defineRoute({
@@ -345,24 +498,27 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       scope: 'write',
       tag: 'segments',
       summary: 'Delete a segment created through the API (409 while a segment or a sync uses it)',
-      description: 'Its membership history is closed by the next segments build; the membership table stays until then.',
+      description: 'Its membership history is closed by the next segments build; the membership table stays until then. Works from the stored definitions alone (nothing is planned), so a segment that cannot be planned can always be deleted.',
       params: nameParams,
       response: z.object({ deleted: z.boolean() }),
       conflict: 'the segment is defined by a file, or a segment, a priority list or a sync uses it',
       handler: async ({ params, actor }) => {
         const name = params.name;
-        const { plan: current, records } = await load();
-        const existing = current.byName.get(name);
-        if (existing && originOf(current, name) === 'file') throw fileConflict(existing, 'delete');
-        const record = records.get(name);
-        if (!record) throw notFound(name, current);
-        const users = current.segments.filter((s) => s.dependsOn.includes(name)).map((s) => s.name);
-        if (users.length) throw conflict(`segment ${name}`, `segment ${name} is used by segment(s) ${users.join(', ')} (in_segment)`, 'remove those references first');
-        const lists = Object.entries(current.config.priority_lists).filter(([, names]) => names.includes(name)).map(([list]) => list);
+        // No plan: the definitions as stored are enough, and a broken one must stay removable.
+        const first = await stored();
+        existingRecord(first, name, 'delete');
+        refuseInUse(first, name);
+        const lists = priorityListsNaming(name);
         if (lists.length) throw conflict(`segment ${name}`, `segment ${name} is in priority list(s) ${lists.join(', ')} of ${SEGMENTS_CONFIG_FILE}`, `remove it from ${SEGMENTS_CONFIG_FILE} first`);
         const syncs = await syncsReading(ctx, name);
         if (syncs.length) throw conflict(`segment ${name}`, `segment ${name} is the source of sync(s) ${syncs.join(', ')}`, 'point those syncs at another source, or delete them first');
-        await deleteApiSegment(runtime.control, runtime.name, name);
+        const record = await writeSegments(runtime.control, async (store) => {
+          const now = await stored(store);
+          const found = existingRecord(now, name, 'delete');
+          refuseInUse(now, name); // again: a reference may have been written meanwhile
+          await deleteApiSegment(store, runtime.name, name);
+          return found;
+        });
         cached = undefined;
         await ctx.audit(actor, 'delete', 'segment', name, JSON.parse(record.definition) as unknown, undefined);
         return { deleted: true };
@@ -390,7 +546,12 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       summary: 'Live size, with the count after each condition group',
       params: nameParams,
       response: sizeSchema,
-      handler: async ({ params }) => segmentSize(runtime.warehouse, await plan(), params.name),
+      handler: async ({ params }) => {
+        const l = await load();
+        plannedOf(l, params.name);
+        const size = await segmentSize(runtime.warehouse, l.plan, params.name);
+        return { ...size, steps: size.steps.map((step) => ({ ...step, label: l.mask(step.label) })) };
+      },
     }),
     defineRoute({
       method: 'POST',
@@ -405,8 +566,9 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       handler: async ({ body, actor }) => {
         // Counts over arbitrary SQL would leak data to any read token.
         requireAdminForSql(body, actor, 'a draft');
-        const { size, steps } = await segmentSize(runtime.warehouse, planDraft(await plan(), body), DRAFT_NAME);
-        return { size, steps };
+        const l = await load();
+        const { size, steps } = await segmentSize(runtime.warehouse, planDraft(l.plan, body, l.mask), DRAFT_NAME);
+        return { size, steps: steps.map((step) => ({ ...step, label: l.mask(step.label) })) };
       },
     }),
     defineRoute({
@@ -424,7 +586,9 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       handler: async ({ params, query }) => {
         const columns = query.columns?.split(',').map((c) => c.trim()).filter(Boolean);
         // The API never unmasks: a screen that shows samples has no need for raw PII.
-        const rows = await previewSegment(runtime.warehouse, await plan(), params.name, { columns, limit: query.limit, unmask: false });
+        const l = await load();
+        plannedOf(l, params.name);
+        const rows = await previewSegment(runtime.warehouse, l.plan, params.name, { columns, limit: query.limit, unmask: false });
         return { segment: params.name, rows: rows.map((r) => jsonValue(r) as Record<string, unknown>) };
       },
     }),
@@ -442,7 +606,9 @@ export function segmentRoutes(ctx: ServerContext): RouteDef[] {
       }),
       handler: async ({ query }) => {
         const names = query.names.split(',').map((n) => segmentName.parse(n.trim()));
-        return segmentOverlap(runtime.warehouse, await plan(), names);
+        const l = await load();
+        for (const name of names) plannedOf(l, name);
+        return segmentOverlap(runtime.warehouse, l.plan, names);
       },
     }),
   ];

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { CdpError } from '../../errors';
 import { getJob, parseScheduleValue, ValidationError } from '../../scheduler';
-import { loadSegmentsPlan, segmentMembersRef, valueKindOf, type ValueKind } from '../../segments';
+import { apiSegmentRecords, listSegmentFiles, loadSegmentsPlan, segmentMembersRef, valueKindOf, type ValueKind } from '../../segments';
 import { dryRunSync, loadSyncProject, rejectedRows, runMatchRate, storedSyncs, syncFileSchema, syncRuns, type LoadedSync } from '../../sync';
 import type { ServerContext } from '../context';
 import { jsonValue } from '../context';
@@ -66,9 +66,13 @@ const sourceColumnsQuery = z.object({
 });
 const sourceColumnsSchema = z.object({
   relation: z.string(),
-  /** False when the relation does not exist yet (a segment before its first build): the columns are the ones it will have. */
-  built: z.boolean(),
+  built: z.boolean().describe('false when the relation does not exist yet (a segment before its first build)'),
   columns: z.array(z.object({ name: z.string(), data_type: z.string().nullable(), kind: z.enum(['string', 'number', 'time', 'boolean']) })),
+  exact: z
+    .boolean()
+    .describe(
+      "false only for a sql: segment before its first build: the columns listed are its subject's (profiles or accounts) plus split_group — what `SELECT p.*` gives — while its own are known once it is built (nothing is run to find them)",
+    ),
 });
 
 export function syncRoutes(ctx: ServerContext): RouteDef[] {
@@ -78,24 +82,27 @@ export function syncRoutes(ctx: ServerContext): RouteDef[] {
     return rows.map((r) => ({ name: String(r.column_name).toLowerCase(), data_type: String(r.data_type), kind: valueKindOf(String(r.data_type)) }));
   };
   const relationName = (ref: TableRef) => (ref.schema ? `${ref.schema}.${ref.name}` : ref.name);
-  /** A segment's members table once built; before that, the columns it will have (its subject's, plus split_group). */
+  /**
+   * A segment's members table once built. Before that, the columns it will have: a rule
+   * segment's rows are its subject's (profiles.* or accounts.*) plus split_group, exactly. A
+   * `sql:` segment's rows are its query's own columns, which only its first build reveals
+   * (the warehouse seam has no "describe this query", and a read route runs no DDL): it
+   * answers its subject's columns too, flagged `exact: false` — what most sql: segments
+   * select, and the wizard says so.
+   */
   const segmentColumns = async (name: string): Promise<z.infer<typeof sourceColumnsSchema>> => {
-    let ref: TableRef | undefined;
-    try {
-      ref = segmentMembersRef(runtime.project, name, runtime.env);
-    } catch {
-      ref = undefined;
-    }
-    if (ref) {
-      const columns = await readColumns(ref);
-      if (columns.length) return { relation: relationName(ref), built: true, columns };
-    }
-    const plan = await loadSegmentsPlan(runtime.project, runtime.warehouse, runtime.env);
+    const known = [...listSegmentFiles(runtime.project.dir).map((f) => f.name), ...(await apiSegmentRecords(runtime.control, runtime.name)).map((r) => r.name)];
+    if (!known.includes(name)) throw new CdpError('no such segment', { code: 'NOT_FOUND', kind: 'config', where: `segment ${name}`, hint: 'GET /segments lists the segments' });
+    // Any error here (segments.yml or identity.yml unreadable) is the user's to see, not a reason to guess.
+    const ref = segmentMembersRef(runtime.project, name, runtime.env, known);
+    const built = await readColumns(ref);
+    if (built.length) return { relation: relationName(ref), built: true, columns: built, exact: true };
+    const plan = await loadSegmentsPlan(runtime.project, runtime.warehouse, runtime.env, { control: runtime.control, keepGoing: true });
     const segment = plan.byName.get(name);
-    if (!segment) throw new CdpError('no such segment', { code: 'NOT_FOUND', kind: 'config', where: `segment ${name}`, hint: 'GET /segments lists the segments' });
+    if (!segment) throw plan.broken.get(name)?.error ?? new CdpError('no such segment', { code: 'NOT_FOUND', kind: 'config', where: `segment ${name}`, hint: 'GET /segments lists the segments' });
     const subject: Map<string, ValueKind> | undefined = segment.over === 'accounts' ? plan.catalog.accounts : plan.catalog.profiles;
     const columns = [...(subject ?? new Map<string, ValueKind>())].map(([column, kind]) => ({ name: column, data_type: null, kind }));
-    return { relation: ref ? relationName(ref) : `seg_${name}`, built: false, columns: [...columns, { name: 'split_group', data_type: null, kind: 'string' as const }] };
+    return { relation: relationName(ref), built: false, columns: [...columns, { name: 'split_group', data_type: null, kind: 'string' as const }], exact: segment.sql === undefined };
   };
   const view = async (sync: LoadedSync & { origin: 'file' | 'api' }): Promise<z.infer<typeof syncViewSchema>> => {
     const schedule = (await ctx.service.scheduler.list()).find((s) => s.key === `sync:${sync.name}`);
@@ -131,7 +138,8 @@ export function syncRoutes(ctx: ServerContext): RouteDef[] {
       scope: 'read',
       tag: 'syncs',
       summary: "A sync source's columns with their kind (string, number, time, boolean): the UI's mapping suggestions and type checks",
-      description: 'Give exactly one of segment, model or table. A segment not built yet answers the columns it will have (built: false).',
+      description:
+        "Give exactly one of segment, model or table. A segment not built yet answers the columns it will have (built: false): a rule segment's are its subject's plus split_group; a sql: segment's own are known after its first build, so it answers its subject's, with exact: false.",
       query: sourceColumnsQuery,
       response: sourceColumnsSchema,
       handler: async ({ query }) => {
@@ -148,7 +156,7 @@ export function syncRoutes(ctx: ServerContext): RouteDef[] {
           ref = b === undefined ? { schema: runtime.warehouse.defaultSchema, name: a! } : { schema: a!, name: b };
         }
         const columns = await readColumns(ref);
-        return { relation: relationName(ref), built: columns.length > 0, columns };
+        return { relation: relationName(ref), built: columns.length > 0, columns, exact: true };
       },
     }),
     defineRoute({

@@ -1,7 +1,8 @@
 /** Health, metrics, the OpenAPI document, jobs, schedules, tokens and the audit log. */
 import { z } from 'zod';
 import { CdpError } from '../../errors';
-import { getJob, jobKinds, jobStatuses, listJobs, scheduleSpecSchema, type JobRecord } from '../../scheduler';
+import { getJob, jobKinds, jobStatuses, listJobs, scheduleSpecSchema, scheduleViewSchema, type JobRecord } from '../../scheduler';
+// The scheduler owns the view it produces; the route answers exactly that schema.
 import { listAudit } from '../audit';
 import { createToken, listTokens, revokeToken, scopes } from '../auth';
 import type { ServerContext } from '../context';
@@ -34,19 +35,6 @@ export function jobView(job: JobRecord): z.infer<typeof jobSchema> {
     message: job.status === 'queued' ? null : job.message,
   };
 }
-
-const scheduleViewSchema = z.object({
-  key: z.string(),
-  kind: z.enum(jobKinds),
-  target: z.string(),
-  origin: z.enum(['sync', 'api']),
-  spec: scheduleSpecSchema,
-  description: z.string(),
-  /** Scheduled fires and after: chains are held; a manual trigger still runs. */
-  paused: z.boolean(),
-  next_fire_at: z.string().nullable(),
-  last_fire_at: z.string().nullable(),
-});
 
 /** `models`, `segments`, or `sync:<name>`. */
 const keyParams = z.object({

@@ -1,7 +1,10 @@
 // A form generated from a JSON Schema object (a destination type's config_schema): one
 // labelled control per property — password inputs for writeOnly (secret) fields, selects for
-// enums, number inputs, checkboxes, JSON text for objects and arrays. Empty inputs are left
-// out of the value, so the schema's defaults apply and a stored secret is kept.
+// enums, number inputs, checkboxes, JSON text for objects and arrays. A secret record of
+// strings (a webhook's `headers`) is a name/value editor whose values are password inputs:
+// the names are visible, the secrets are not, and nobody types an invisible JSON object.
+// Empty inputs are left out of the value, so the schema's defaults apply and a stored secret
+// is kept (a secret record is replaced as a whole when any row is filled).
 
 import { field, h } from './dom.js';
 
@@ -19,6 +22,36 @@ export function humanise(name) {
 }
 
 const isObjectLike = (p) => p.type === 'object' || p.type === 'array' || (!p.type && !p.enum);
+/** `{ [name]: string }`: z.record(z.string(), z.string()) in JSON Schema. */
+const isStringRecord = (p) => p.type === 'object' && !p.properties && typeof p.additionalProperties === 'object' && p.additionalProperties !== null && p.additionalProperties.type === 'string';
+
+/**
+ * Name/value rows for a secret record: names in text inputs, values in password inputs, one
+ * empty row to start, "Add" for more. `pairs()` gives the rows' inputs in order.
+ */
+function pairsEditor(name, label, needed) {
+  const one = label.toLowerCase().replace(/s$/, ''); // headers → header
+  const rows = h('div', { class: 'pairs', 'data-pairs': name });
+  const add = h('button', { type: 'button', class: 'secondary', 'data-add-pair': name }, `Add ${one}`);
+  const addRow = () => {
+    const n = rows.children.length + 1;
+    const key = h('input', { type: 'text', name: `${name}.name`, autocomplete: 'off', spellcheck: 'false', placeholder: 'name', 'aria-label': `${label} ${n}: name`, 'data-pair-name': '' });
+    const value = h('input', { type: 'password', name: `${name}.value`, autocomplete: 'new-password', spellcheck: 'false', placeholder: 'value (hidden)', 'aria-label': `${label} ${n}: value`, 'data-pair-value': '' });
+    const remove = h('button', { type: 'button', class: 'secondary', 'aria-label': `Remove ${one} ${n}` }, 'Remove');
+    const row = h('div', { class: 'row pair', 'data-pair': '' }, key, value, remove);
+    remove.addEventListener('click', () => {
+      row.remove();
+      (rows.querySelector('input') || add).focus();
+    });
+    rows.append(row);
+    return key;
+  };
+  add.addEventListener('click', () => addRow().focus());
+  addRow();
+  const el = h('fieldset', { class: 'pairs-field', 'data-secret-pairs': name }, h('legend', {}, `${label}${needed ? ' (required)' : ''}`), rows, add);
+  const pairs = () => [...rows.querySelectorAll('[data-pair]')].map((row) => ({ key: row.querySelector('[data-pair-name]'), value: row.querySelector('[data-pair-value]') }));
+  return { el, pairs };
+}
 
 /**
  * `schema`: { properties, required }; `values`: current non-secret values; `secrets`:
@@ -37,7 +70,19 @@ export function schemaForm(schema, { values = {}, secrets = {}, issues, prefix =
     let control;
     const hints = [];
     if (p.description) hints.push(p.description);
-    if (secret) {
+    if (secret && isStringRecord(p)) {
+      const editor = pairsEditor(name, humanise(name), needed);
+      hints.push(stored ? 'Values are stored and never shown; leave every row empty to keep them — rows you fill replace them all.' : 'Values are write-only: stored encrypted, never shown again.');
+      const hint = h('p', { class: 'hint' }, hints.join(' · '));
+      controls.set(name, { control: editor.el, pairs: editor.pairs, p, needed });
+      if (issues) issues.register(`${prefix}.${name}`, editor.el);
+      return h('div', { class: 'field wide' }, editor.el, hint);
+    } else if (secret && isObjectLike(p)) {
+      // Any other secret structure: JSON the user can see while typing; never shown back.
+      control = h('textarea', { name, rows: '3', spellcheck: 'false', autocomplete: 'off' });
+      hints.push(p.type === 'array' ? 'JSON list' : 'JSON object');
+      hints.push(stored ? 'A value is stored; leave empty to keep it. Never shown again.' : 'Write-only: stored encrypted, never shown again.');
+    } else if (secret) {
       control = h('input', { type: 'password', name, autocomplete: 'new-password', spellcheck: 'false' });
       hints.push(stored ? 'A value is stored; leave empty to keep it. Never shown again.' : 'Write-only: stored encrypted, never shown again.');
     } else if (Array.isArray(p.enum)) {
@@ -72,7 +117,24 @@ export function schemaForm(schema, { values = {}, secrets = {}, issues, prefix =
   function read() {
     const config = {};
     const problems = [];
-    for (const [name, { control, p, needed }] of controls) {
+    for (const [name, { control, pairs, p, needed }] of controls) {
+      if (pairs) {
+        const filled = pairs().filter(({ key, value }) => key.value.trim() !== '' || value.value !== '');
+        if (!filled.length) {
+          if (needed) problems.push({ el: pairs()[0]?.key ?? control, message: 'Required.' });
+          continue; // blank: a stored value is kept
+        }
+        const record = {};
+        for (const { key, value } of filled) {
+          const k = key.value.trim();
+          if (k === '') problems.push({ el: key, message: 'A name for this value.' });
+          else if (value.value === '') problems.push({ el: value, message: `A value for ${k} (or remove the row).` });
+          else if (Object.prototype.hasOwnProperty.call(record, k)) problems.push({ el: key, message: `${k} is given twice.` });
+          else record[k] = value.value;
+        }
+        config[name] = record;
+        continue;
+      }
       if (p.type === 'boolean') {
         if (control.checked !== Boolean(p.default)) config[name] = control.checked;
         continue;

@@ -1,12 +1,15 @@
 // Segments: the list (size and trend over runs) and one segment's page (size after each
 // condition group, masked preview, overlap with other segments, its compiled SQL; edit and
 // delete for segments made through the API — file segments are code, changed in git).
+// A segment that cannot be planned (`error` in its view: a dropped trait column, a cycle)
+// is listed with that error instead of a size, and its page says why and offers edit/delete.
 
 import { api, ApiError, followJob, path } from './api.js';
 import { sparkline } from './chart.js';
 import { announce, bar, errorBox, fmt, h, slot, table } from './dom.js';
 
 function sizeCell(segment) {
+  if (segment.error) return h('span', { class: 'error-text', title: segment.error, 'data-segment-error': segment.name }, 'cannot be built — open it to see why');
   if (typeof segment.materialized_members === 'number') return h('span', { title: 'members at the last build' }, fmt(segment.materialized_members));
   const cell = h('span', { class: 'muted', 'aria-busy': 'true' }, '…');
   api('GET', path('segments', segment.name, 'size'))
@@ -128,9 +131,10 @@ export function segmentPage({ name }) {
     const view = await viewed;
     const origin = view.origin === 'api' ? 'built in the UI' : view.file ? `defined in ${view.file}` : null;
     return [
+      view.error ? h('div', { class: 'error', role: 'alert', 'data-segment-error': view.name }, h('strong', {}, 'This segment cannot be built: '), view.error) : null,
       view.description ? h('p', {}, view.description) : null,
       h('p', { class: 'muted' }, [`over ${view.over}`, view.kind, origin, view.materialized_members === null ? 'not built yet' : `${fmt(view.materialized_members)} members at the last build`].filter(Boolean).join(' · ')),
-      view.materialized_members === null ? h('p', {}, 'Syncs read a segment’s members from its last build. ', buildSegmentsButton(() => window.dispatchEvent(new HashChangeEvent('hashchange')))) : null,
+      view.materialized_members === null && !view.error ? h('p', {}, 'Syncs read a segment’s members from its last build. ', buildSegmentsButton(() => window.dispatchEvent(new HashChangeEvent('hashchange')))) : null,
       view.origin === 'api' ? h('div', { class: 'row' }, h('a', { class: 'button secondary', href: `#/segments/${encodeURIComponent(name)}/edit` }, 'Edit rules'), deleteControl(name)) : null,
     ];
   });
@@ -169,7 +173,8 @@ export function segmentPage({ name }) {
     slot(async () => {
       const { segments } = await api('GET', '/segments');
       const self = segments.find((s) => s.name === name);
-      const others = segments.filter((s) => s.name !== name && (!self || s.over === self.over));
+      if (self && self.error) return h('p', { class: 'muted' }, 'A segment that cannot be planned cannot be compared.');
+      const others = segments.filter((s) => s.name !== name && !s.error && (!self || s.over === self.over));
       if (!others.length) return h('p', { class: 'muted' }, 'No other segment of the same kind to compare with.');
       const boxes = others.map((s) => h('input', { type: 'checkbox', name: 'overlap', value: s.name, id: `ov-${s.name}` }));
       const button = h('button', { type: 'submit' }, 'Compare');
@@ -218,9 +223,10 @@ export function segmentPage({ name }) {
 }
 
 function sqlBlock(view) {
-  if (typeof view.sql !== 'string') return h('p', { class: 'muted' }, 'The API does not show this segment’s SQL.');
+  const definition = view.definition ? h('details', {}, h('summary', {}, 'Definition (as in segments/*.yml)'), h('pre', { class: 'code', tabindex: '0' }, h('code', {}, JSON.stringify(view.definition, null, 2)))) : null;
+  if (typeof view.sql !== 'string') return [h('p', { class: 'muted' }, view.error ? 'No SQL: the segment cannot be planned (see above).' : 'The API does not show this segment’s SQL.'), definition];
   return [
     h('pre', { class: 'code', tabindex: '0', role: 'region', 'aria-label': `SQL of ${view.name}`, 'data-sql': '' }, h('code', {}, view.sql)),
-    view.definition ? h('details', {}, h('summary', {}, 'Definition (as in segments/*.yml)'), h('pre', { class: 'code', tabindex: '0' }, h('code', {}, JSON.stringify(view.definition, null, 2)))) : null,
+    definition,
   ];
 }

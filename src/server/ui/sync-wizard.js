@@ -59,6 +59,8 @@ export function syncWizardPage(params) {
     model: params.model || '',
     columns: [],
     built: true,
+    // false: a sql: segment not built yet — the columns are its subject's, its own come with its first build
+    exact: true,
     relation: '',
     destination: params.destination || '',
     object: '',
@@ -149,6 +151,7 @@ export function syncWizardPage(params) {
           const columns = await api('GET', `/sync-sources/columns?${state.sourceKind}=${encodeURIComponent(picked)}`);
           state.columns = columns.columns;
           state.built = columns.built;
+          state.exact = columns.exact !== false;
           state.relation = columns.relation;
           return [];
         },
@@ -352,6 +355,7 @@ export function syncWizardPage(params) {
       return {
         body: [
           note ? h('p', { class: 'ok', role: 'status' }, note) : null,
+          state.exact ? null : h('p', { class: 'muted', 'data-columns-guess': '' }, `${state.segment} is a SQL segment that has not been built yet: these are the columns of its subject; its own columns are known after its first build.`),
           field('Key column', keySelect, { hint: `identifies each record; ${type.title} ${state.object} match on ${object.key}` }),
           h('h3', {}, 'Fields to send'),
           rowsHolder,
