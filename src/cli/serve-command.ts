@@ -38,7 +38,7 @@ export async function serveCommand(global: GlobalOptions, options: ServeCommandO
     http: mode === 'serve' ? { host: options.host, port: options.port } : undefined,
   });
   if (!process.env[SECRET_KEY_ENV]) out.error(`warning: ${SECRET_KEY_ENV} is not set: destinations with secrets cannot be created through the API`);
-  out.line(mode === 'serve' ? `cdp serve: API on ${running.url} (OpenAPI at ${running.url}/openapi.json), queue ${running.service.queue.name}` : `cdp worker ${running.service.workerId}: queue ${running.service.queue.name}`);
+  out.line(mode === 'serve' ? `cdp serve: web UI at ${running.url}/, API on ${running.url} (OpenAPI at ${running.url}/openapi.json), queue ${running.service.queue.name}` : `cdp worker ${running.service.workerId}: queue ${running.service.queue.name}`);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       out.error(`${signal}: finishing running batches and committing, then exiting`);
