@@ -83,6 +83,18 @@ export async function startMetaFake(options: FakeServerOptions & { token?: strin
     return id;
   }
 
+  /** Members by `KEY:value`, built on first use and kept in step by changeUsers. */
+  const indexes = new WeakMap<MetaFakeAudience, Map<string, MetaMember[]>>();
+  const indexOf = (audience: MetaFakeAudience): Map<string, MetaMember[]> => {
+    let index = indexes.get(audience);
+    if (!index) {
+      index = new Map();
+      for (const m of audience.members) for (const k of MATCH_KEYS) if (m[k] !== undefined) index.set(`${k}:${m[k]}`, [...(index.get(`${k}:${m[k]}`) ?? []), m]);
+      indexes.set(audience, index);
+    }
+    return index;
+  };
+
   const refuse = (path: string, reason: string): FakeAnswer => {
     refusals.push({ path, reason });
     return metaErrorAnswer(400, 100, `(#100) ${reason}`);
@@ -101,6 +113,7 @@ export async function startMetaFake(options: FakeServerOptions & { token?: strin
     }
     let invalid = 0;
     const samples: Record<string, string> = {};
+    const removed: MetaMember[] = [];
     for (const raw of payload.data) {
       const row = Array.isArray(raw) ? raw : [raw];
       if (row.length !== schema.length) {
@@ -121,11 +134,22 @@ export async function startMetaFake(options: FakeServerOptions & { token?: strin
         samples[String(invalid)] = bad ?? 'no matchable key';
         continue;
       }
-      const matches = audience.members.filter((m) => MATCH_KEYS.some((k) => member[k] !== undefined && m[k] === member[k]));
+      // Indexed by match key: a linear scan per row made a 10,000-row batch quadratic (seconds).
+      const index = indexOf(audience);
+      const matches = new Set(MATCH_KEYS.flatMap((k) => (member[k] === undefined ? [] : (index.get(`${k}:${member[k]}`) ?? []))));
       if (add) {
-        if (matches.length === 0) audience.members.push(member);
-        else Object.assign(matches[0]!, member);
-      } else audience.members = audience.members.filter((m) => !matches.includes(m));
+        const target = matches.size === 0 ? member : [...matches][0]!;
+        if (matches.size === 0) audience.members.push(member);
+        else Object.assign(target, member);
+        for (const k of MATCH_KEYS) if (target[k] !== undefined) index.set(`${k}:${target[k]}`, [...new Set([...(index.get(`${k}:${target[k]}`) ?? []), target])]);
+      } else if (matches.size > 0) {
+        for (const m of matches) for (const k of MATCH_KEYS) if (m[k] !== undefined) index.set(`${k}:${m[k]}`, (index.get(`${k}:${m[k]}`) ?? []).filter((x) => x !== m));
+        removed.push(...matches);
+      }
+    }
+    if (removed.length > 0) {
+      const gone = new Set(removed);
+      audience.members = audience.members.filter((m) => !gone.has(m));
     }
     return {
       status: 200,

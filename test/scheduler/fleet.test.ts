@@ -21,7 +21,7 @@ const BIG = 300; // rows of s01, the sync the kill interrupts
 const SMALL = 12;
 
 function worker(project: FixtureProject, env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [join(root, 'bin', 'cdp.js'), '--project-dir', project.dir, 'worker', '--concurrency', '3', '--tick-ms', '200', '--heartbeat-ms', '400', '--dead-after-ms', '2500'], {
+  const child = spawn(process.execPath, [join(root, 'bin', 'cdp.js'), '--project-dir', project.dir, 'worker', '--concurrency', '3', '--tick-ms', '200', '--heartbeat-ms', '400', '--dead-after-ms', '4000'], {
     env: { ...process.env, ...env, CDP_DEBUG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -91,8 +91,10 @@ describe('a fleet of two workers on PostgreSQL', () => {
 
     // Kill whichever worker runs s01 once part of its rows arrived.
     const s01Arrived = () => [...receiver.records.keys()].filter((k) => k.startsWith('s01-')).length;
-    await waitFor('s01 to be half way', () => s01Arrived() >= 40);
-    const [running] = (await control('cdp_jobs').where({ target: 's01', status: 'running' }).select('worker')) as { worker: string }[];
+    const runningS01 = async () => ((await control('cdp_jobs').where({ target: 's01', status: 'running' }).select('worker')) as { worker: string }[])[0];
+    // Both at once: on a loaded machine the job row can lag the first rows arriving.
+    await waitFor('s01 to be running and half way', async () => s01Arrived() >= 40 && (await runningS01()) !== undefined);
+    const running = await runningS01();
     expect(running).toBeDefined();
     const victimPid = Number(running!.worker.split(':')[1]);
     const victim = [a, b].find((w) => w.child.pid === victimPid)!;
