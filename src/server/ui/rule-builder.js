@@ -5,7 +5,9 @@
 // issue path it answers (`rules.all.1.trait`) is shown next to the control that built it.
 // What a condition may name comes from the API's catalog (GET /segments/catalog: traits and
 // account traits with their kinds, events sources with the event names seen, other segments,
-// the operators of each kind) — pickers, not guesses; the kind drives the operator list.
+// the operators of each kind, each events source's property columns) — pickers, not guesses;
+// the kind drives the operator list. An event condition's property filters (`where`) and its
+// aggregate are rows of the same pickers, over the chosen source's properties.
 
 import { api, ApiError, path } from './api.js';
 import { announce, check, clearInvalid, debounce, errorBox, field, FieldIssues, fmt, h, IDENTIFIER, markInvalid, showFormError, slot, table } from './dom.js';
@@ -38,6 +40,23 @@ const CONDITION_TYPES = [
   { type: 'in_segment', title: 'In segment' },
   { type: 'json', title: 'Rule as JSON (advanced)' },
 ];
+/** An event condition's aggregate: the function, and the comparisons a number takes. */
+const AGG_FNS = [
+  { value: 'count', title: 'count of' },
+  { value: 'sum', title: 'sum of' },
+  { value: 'avg', title: 'average of' },
+  { value: 'min', title: 'minimum of' },
+  { value: 'max', title: 'maximum of' },
+];
+const AGG_OPS = [
+  { value: 'eq', title: 'is' },
+  { value: 'neq', title: 'is not' },
+  { value: 'gt', title: 'is greater than' },
+  { value: 'gte', title: 'is at least' },
+  { value: 'lt', title: 'is less than' },
+  { value: 'lte', title: 'is at most' },
+  { value: 'between', title: 'is between' },
+];
 const TIMES = [
   { value: 'at_least', title: 'at least' },
   { value: 'at_most', title: 'at most' },
@@ -67,7 +86,7 @@ function newCondition(type) {
     case 'account_trait':
       return { type, negate: false, name: '', op: 'eq', value: '', value2: '', unit: 'day' };
     case 'event':
-      return { type, negate: false, event: '', source: '', times: 'at_least', count: '1', within: '', unit: 'day' };
+      return { type, negate: false, event: '', source: '', times: 'at_least', count: '1', within: '', unit: 'day', where: [], aggregate: null };
     case 'in_segment':
       return { type, negate: false, segment: '' };
     default:
@@ -76,6 +95,19 @@ function newCondition(type) {
 }
 
 const valueText = (v) => (v === undefined || v === null ? '' : String(v));
+const newFilter = () => ({ property: '', op: 'eq', value: '', value2: '', unit: 'day' });
+const keysWithin = (o, keys) => Boolean(o) && typeof o === 'object' && !Array.isArray(o) && Object.keys(o).every((k) => keys.includes(k));
+
+/** A comparison's operator and value(s) as the builder's inputs hold them. */
+function comparisonFromRule(rule) {
+  const pair = Array.isArray(rule.value) && (rule.op === 'between' || rule.op === 'between_ago');
+  return {
+    op: rule.op,
+    value: pair ? valueText(rule.value[0]) : Array.isArray(rule.value) ? rule.value.join(', ') : valueText(rule.value),
+    value2: pair ? valueText(rule.value[1]) : '',
+    unit: rule.unit || 'day',
+  };
+}
 
 /** A rule tree (as the API stores it) → the builder's model; what the builder cannot show stays JSON. */
 export function fromRule(rule) {
@@ -90,19 +122,15 @@ export function fromRule(rule) {
     return inner;
   }
   const kind = 'trait' in rule ? 'trait' : 'account_trait' in rule ? 'account_trait' : null;
-  if (kind && Object.keys(rule).every((k) => [kind, 'op', 'value', 'unit'].includes(k))) {
-    const pair = Array.isArray(rule.value) && (rule.op === 'between' || rule.op === 'between_ago');
-    return {
-      type: kind,
-      negate: false,
-      name: rule[kind],
-      op: rule.op,
-      value: pair ? valueText(rule.value[0]) : Array.isArray(rule.value) ? rule.value.join(', ') : valueText(rule.value),
-      value2: pair ? valueText(rule.value[1]) : '',
-      unit: rule.unit || 'day',
-    };
-  }
-  if ('event' in rule && !rule.aggregate && !(rule.where && rule.where.length) && Object.keys(rule).every((k) => ['event', 'source', 'times', 'within', 'where'].includes(k))) {
+  if (kind && keysWithin(rule, [kind, 'op', 'value', 'unit'])) return { type: kind, negate: false, name: rule[kind], ...comparisonFromRule(rule) };
+  const filters = rule.where === undefined ? [] : rule.where;
+  if (
+    'event' in rule &&
+    keysWithin(rule, ['event', 'source', 'times', 'within', 'where', 'aggregate']) &&
+    Array.isArray(filters) &&
+    filters.every((f) => keysWithin(f, ['property', 'op', 'value', 'unit'])) &&
+    (rule.aggregate === undefined || keysWithin(rule.aggregate, ['fn', 'property', 'op', 'value']))
+  ) {
     const times = rule.times ? Object.keys(rule.times)[0] : 'at_least';
     return {
       type: 'event',
@@ -113,6 +141,8 @@ export function fromRule(rule) {
       count: rule.times ? String(rule.times[times]) : '1',
       within: rule.within ? String(rule.within.last) : '',
       unit: rule.within ? rule.within.unit : 'day',
+      where: filters.map((f) => ({ property: f.property, ...comparisonFromRule(f) })),
+      aggregate: rule.aggregate ? { fn: rule.aggregate.fn, property: rule.aggregate.property, ...comparisonFromRule(rule.aggregate) } : null,
     };
   }
   if ('in_segment' in rule && Object.keys(rule).length === 1) return { type: 'in_segment', negate: false, segment: rule.in_segment };
@@ -143,30 +173,10 @@ function toRule(node, at, ctx) {
   }
   if (node.type === 'trait' || node.type === 'account_trait') {
     ctx.register(`${p}.${node.type}`, c.name);
-    ctx.register(`${p}.op`, c.op);
-    ctx.register(`${p}.value`, c.value);
-    if (c.value2) ctx.register(`${p}.value.1`, c.value2);
-    if (c.value) ctx.register(`${p}.value.0`, c.value);
-    if (c.unit) ctx.register(`${p}.unit`, c.unit);
     const name = node.name.trim();
     if (!name) ctx.problem(c.name, 'Choose a trait.');
     const kind = (node.type === 'trait' ? ctx.traits : ctx.accountTraits).get(name.toLowerCase());
-    const rule = { [node.type]: name, op: node.op };
-    const relative = ['within_last', 'not_within_last', 'between_ago'].includes(node.op);
-    if (node.op === 'is_null' || node.op === 'is_not_null') return wrap(rule);
-    if (node.op === 'between' || node.op === 'between_ago') {
-      if (node.value.trim() === '' || node.value2.trim() === '') ctx.problem(node.value.trim() === '' ? c.value : c.value2, 'Give both ends of the range.');
-      rule.value = [typed(node.value, relative ? 'number' : kind), typed(node.value2, relative ? 'number' : kind)];
-    } else if (node.op === 'in' || node.op === 'not_in') {
-      const list = node.value.split(',').map((v) => v.trim()).filter(Boolean);
-      if (!list.length) ctx.problem(c.value, 'Give one or more values, separated by commas.');
-      rule.value = list.map((v) => typed(v, kind));
-    } else {
-      if (node.value.trim() === '') ctx.problem(c.value, 'Give a value.');
-      rule.value = typed(node.value, relative ? 'number' : kind);
-    }
-    if (relative) rule.unit = node.unit;
-    return wrap(rule);
+    return wrap(comparisonInto({ [node.type]: name }, node, kind, c, p, ctx));
   }
   if (node.type === 'event') {
     ctx.register(`${p}.event`, c.event);
@@ -180,12 +190,25 @@ function toRule(node, at, ctx) {
     const rule = { event: node.event.trim() };
     if (node.source.trim()) rule.source = node.source.trim();
     if (!ctx.events.length) ctx.problem(node.el, 'This project has no events source.');
+    const source = ctx.events.find((x) => x.source === rule.source) || ctx.events[0];
+    const kinds = new Map(((source && source.properties) || []).map((x) => [x.name, x.kind]));
+    ctx.register(`${p}.where`, c.filters);
+    const where = node.where.map((f, i) => {
+      const at = `${p}.where.${i}`;
+      const fc = f.controls || {};
+      ctx.register(at, f.el);
+      ctx.register(`${at}.property`, fc.property);
+      if (!f.property) ctx.problem(fc.property, 'Choose a property.');
+      return comparisonInto({ property: f.property }, f, kinds.get(f.property), fc, at, ctx);
+    });
+    if (where.length) rule.where = where;
     if (!(node.times === 'at_least' && count === 1)) rule.times = { [node.times]: count };
     if (String(node.within).trim() !== '') {
       const last = Number(node.within);
       if (!Number.isInteger(last) || last < 1) ctx.problem(c.within, 'A whole number, 1 or more (or leave empty for any time).');
       rule.within = { last, unit: node.unit };
     }
+    if (node.aggregate) rule.aggregate = aggregateRule(node.aggregate, `${p}.aggregate`, c.aggregate, ctx);
     return wrap(rule);
   }
   if (node.type === 'in_segment') {
@@ -200,6 +223,54 @@ function toRule(node, at, ctx) {
     ctx.problem(c.text, `Not valid JSON: ${error.message}`);
     return wrap({});
   }
+}
+
+/**
+ * Adds `op`, `value` and `unit` of a comparison of a column of `kind` (a trait, an account
+ * trait or an event property) to `rule`; `c` holds the controls, `p` the comparison's path.
+ */
+function comparisonInto(rule, node, kind, c, p, ctx) {
+  ctx.register(`${p}.op`, c.op);
+  ctx.register(`${p}.value`, c.value);
+  if (c.value2) ctx.register(`${p}.value.1`, c.value2);
+  if (c.value) ctx.register(`${p}.value.0`, c.value);
+  if (c.unit) ctx.register(`${p}.unit`, c.unit);
+  rule.op = node.op;
+  const relative = ['within_last', 'not_within_last', 'between_ago'].includes(node.op);
+  if (node.op === 'is_null' || node.op === 'is_not_null') return rule;
+  if (node.op === 'between' || node.op === 'between_ago') {
+    if (node.value.trim() === '' || node.value2.trim() === '') ctx.problem(node.value.trim() === '' ? c.value : c.value2, 'Give both ends of the range.');
+    rule.value = [typed(node.value, relative ? 'number' : kind), typed(node.value2, relative ? 'number' : kind)];
+  } else if (node.op === 'in' || node.op === 'not_in') {
+    const list = node.value.split(',').map((v) => v.trim()).filter(Boolean);
+    if (!list.length) ctx.problem(c.value, 'Give one or more values, separated by commas.');
+    rule.value = list.map((v) => typed(v, kind));
+  } else {
+    if (node.value.trim() === '') ctx.problem(c.value, 'Give a value.');
+    rule.value = typed(node.value, relative ? 'number' : kind);
+  }
+  if (relative) rule.unit = node.unit;
+  return rule;
+}
+
+/** An event condition's aggregate (`{fn, property, op, value}`, numbers only) at path `p`. */
+function aggregateRule(a, p, box, ctx) {
+  const c = a.controls || {};
+  ctx.register(p, box);
+  ctx.register(`${p}.fn`, c.fn);
+  ctx.register(`${p}.property`, c.property);
+  ctx.register(`${p}.op`, c.op);
+  ctx.register(`${p}.value`, c.value);
+  if (c.value) ctx.register(`${p}.value.0`, c.value);
+  if (c.value2) ctx.register(`${p}.value.1`, c.value2);
+  if (!a.property) ctx.problem(c.property, a.fn === 'count' ? 'Choose a property (events where it is not empty are counted).' : 'Choose a number property.');
+  const number = (text, el) => {
+    const n = Number(String(text).trim());
+    if (String(text).trim() === '' || !Number.isFinite(n)) ctx.problem(el, 'Give a number.');
+    return n;
+  };
+  const value = a.op === 'between' ? [number(a.value, c.value), number(a.value2, c.value2)] : number(a.value, c.value);
+  return { fn: a.fn, property: a.property, op: a.op, value };
 }
 
 // ---- view ----------------------------------------------------------------------------------
@@ -311,6 +382,131 @@ export function ruleBuilder(root, names, onChange) {
     return control;
   };
 
+  /**
+   * The operator and value inputs of a comparison of a column of `kind` (a trait or an event
+   * property), into `c`; the kind gives the operators, the operator the value inputs.
+   */
+  function comparisonParts(node, kind, c) {
+    const ops = kind ? orderedOps(names.operators[kind]) : OP_ORDER;
+    if (!ops.includes(node.op)) node.op = ops[0];
+    c.op = select(ops.map((o) => ({ value: o, title: OP_LABELS[o] || o })), node.op, { 'data-part': 'op' });
+    // An operator can need other value inputs: rebuild then (after the focus has moved on).
+    c.op.addEventListener('change', () => {
+      const before = shapeOf(node.op);
+      node.op = c.op.value;
+      onChange();
+      if (shapeOf(node.op) !== before) setTimeout(rerender);
+    });
+    const parts = [field('Operator', c.op)];
+    const relative = ['within_last', 'not_within_last', 'between_ago'].includes(node.op);
+    const inputType = relative || kind === 'number' ? 'number' : 'text';
+    if (node.op === 'between' || node.op === 'between_ago') {
+      c.value = bind(node, 'value', h('input', { type: inputType, value: node.value, 'data-part': 'value' }));
+      c.value2 = bind(node, 'value2', h('input', { type: inputType, value: node.value2, 'data-part': 'value2' }));
+      parts.push(field(relative ? 'From (units ago)' : 'From', c.value), field(relative ? 'To (units ago)' : 'To', c.value2));
+    } else if (kind === 'boolean' && (node.op === 'eq' || node.op === 'neq')) {
+      c.value = bind(node, 'value', select([{ value: '', title: '— choose —' }, 'true', 'false'], node.value, { 'data-part': 'value' }), 'change');
+      parts.push(field('Value', c.value));
+    } else if (node.op !== 'is_null' && node.op !== 'is_not_null') {
+      c.value = bind(node, 'value', h('input', { type: node.op === 'in' || node.op === 'not_in' ? 'text' : inputType, value: node.value, 'data-part': 'value' }));
+      parts.push(field(node.op === 'in' || node.op === 'not_in' ? 'Values (comma-separated)' : relative ? 'How many' : 'Value', c.value, { hint: kind === 'time' && !relative ? 'a date, e.g. 2026-01-31' : null }));
+    }
+    if (relative) {
+      c.unit = bind(node, 'unit', select(UNITS, node.unit, { 'data-part': 'unit' }), 'change');
+      parts.push(field('Unit', c.unit));
+    }
+    return parts;
+  }
+
+  /** Property options of an events source (what a saved rule names beyond them stays listed, for the API's error). */
+  const propertyOptions = (properties, current, missing) => [
+    { value: '', title: '— choose —' },
+    ...properties.map((x) => ({ value: x.name, title: `${x.name} (${x.kind})` })),
+    ...(current && !properties.some((x) => x.name === current) ? [{ value: current, title: `${current} (${missing})` }] : []),
+  ];
+
+  /** An event condition's property filters (`where`): rows of property → operator → value, added and removed. */
+  function propertyFilters(node, source, c) {
+    const properties = source.properties || [];
+    const kinds = new Map(properties.map((x) => [x.name, x.kind]));
+    const rows = node.where.map((f, i) => {
+      const fc = {};
+      const kind = kinds.get(f.property);
+      fc.property = bind(f, 'property', select(propertyOptions(properties, f.property, 'not in the catalog'), f.property, { 'data-part': 'property' }), 'change');
+      fc.property.addEventListener('change', () => {
+        if (kinds.get(f.property) !== kind) setTimeout(rerender);
+      });
+      const row = h(
+        'li',
+        { class: 'filter-row', 'data-filter': i },
+        field('Property', fc.property, { hint: kind || null }),
+        comparisonParts(f, kind, fc),
+        removeButton(`Remove property filter ${i + 1}`, () => {
+          node.where.splice(i, 1);
+          focusNext = { get el() { return node.controls.addFilter; } }; // the rebuilt button
+          rerender();
+        }),
+      );
+      f.el = row;
+      f.controls = fc;
+      return row;
+    });
+    c.addFilter = h('button', { type: 'button', class: 'secondary small', 'data-add-filter': '' }, 'Add property filter');
+    c.addFilter.addEventListener('click', () => {
+      const filter = newFilter();
+      node.where.push(filter);
+      focusNext = filter;
+      rerender();
+    });
+    c.filters = h(
+      'fieldset',
+      { class: 'event-part', 'data-filters': '' },
+      h('legend', {}, 'Only events where'),
+      rows.length ? h('ol', { class: 'filters' }, rows) : null,
+      properties.length ? c.addFilter : h('p', { class: 'hint' }, 'This events source has no property columns.'),
+    );
+    return c.filters;
+  }
+
+  /** An event condition's optional aggregate: fn, property (numbers only, except for count), comparison, number(s). */
+  function aggregateControls(node, source, c) {
+    const properties = source.properties || [];
+    const a = node.aggregate;
+    const ac = {};
+    ac.fn = select([{ value: '', title: '— none —' }, ...AGG_FNS], a ? a.fn : '', { 'data-part': 'aggregate-fn' });
+    ac.fn.addEventListener('change', () => {
+      const fn = ac.fn.value;
+      if (!fn) node.aggregate = null;
+      else if (!node.aggregate) node.aggregate = { fn, property: '', op: 'gte', value: '', value2: '' };
+      else node.aggregate.fn = fn;
+      // sum/avg/min/max take a number property; one of another kind is cleared, not kept to fail.
+      if (fn && fn !== 'count' && !properties.some((x) => x.name === node.aggregate.property && x.kind === 'number')) node.aggregate.property = '';
+      // Other functions take other properties (and none shows no inputs): rebuild.
+      setTimeout(rerender);
+    });
+    const parts = [field('Aggregate', ac.fn, { hint: 'over the matching events' })];
+    if (a) {
+      const allowed = a.fn === 'count' ? properties : properties.filter((x) => x.kind === 'number');
+      ac.property = bind(a, 'property', select(propertyOptions(allowed, a.property, a.fn === 'count' ? 'not in the catalog' : 'not a number property'), a.property, { 'data-part': 'aggregate-property' }), 'change');
+      ac.op = select(AGG_OPS, a.op, { 'data-part': 'aggregate-op' });
+      ac.op.addEventListener('change', () => {
+        const pair = a.op === 'between';
+        a.op = ac.op.value;
+        onChange();
+        if ((a.op === 'between') !== pair) setTimeout(rerender);
+      });
+      ac.value = bind(a, 'value', h('input', { type: 'number', step: 'any', value: a.value, 'data-part': 'aggregate-value' }));
+      parts.push(field(a.fn === 'count' ? 'Of property' : 'Of number property', ac.property), field('Comparison', ac.op), field(a.op === 'between' ? 'From' : 'Value', ac.value));
+      if (a.op === 'between') {
+        ac.value2 = bind(a, 'value2', h('input', { type: 'number', step: 'any', value: a.value2, 'data-part': 'aggregate-value2' }));
+        parts.push(field('To', ac.value2));
+      }
+      a.controls = ac;
+    }
+    c.aggregate = h('fieldset', { class: 'event-part', 'data-aggregate': '' }, h('legend', {}, 'Aggregate (optional)'), h('div', { class: 'event-part-body' }, parts));
+    return c.aggregate;
+  }
+
   function renderCondition(node, parent) {
     const c = {};
     const parts = [];
@@ -326,35 +522,11 @@ export function ruleBuilder(root, names, onChange) {
       ];
       c.name = bind(node, 'name', select(options, catalog.has(current) ? current : node.name, { 'data-part': 'name' }), 'change');
       const kind = catalog.get(current);
-      const ops = kind ? orderedOps(names.operators[kind]) : OP_ORDER;
-      if (!ops.includes(node.op)) node.op = ops[0];
-      c.op = select(ops.map((o) => ({ value: o, title: OP_LABELS[o] || o })), node.op, { 'data-part': 'op' });
-      // A trait of another kind offers other operators, and an operator can need other value
-      // inputs: rebuild then (after the focus has moved on, so Tab keeps its place).
+      // A trait of another kind offers other operators: rebuild then (after the focus has moved on, so Tab keeps its place).
       c.name.addEventListener('change', () => {
         if (catalog.get(node.name.trim().toLowerCase()) !== kind) setTimeout(rerender);
       });
-      c.op.addEventListener('change', () => {
-        const before = shapeOf(node.op);
-        node.op = c.op.value;
-        onChange();
-        if (shapeOf(node.op) !== before) setTimeout(rerender);
-      });
-      parts.push(field(node.type === 'trait' ? 'Trait' : 'Account trait', c.name, { hint: kind ? `${kind}` : null }), field('Operator', c.op));
-      const relative = ['within_last', 'not_within_last', 'between_ago'].includes(node.op);
-      const inputType = relative || kind === 'number' ? 'number' : kind === 'time' ? 'text' : 'text';
-      if (node.op === 'between' || node.op === 'between_ago') {
-        c.value = bind(node, 'value', h('input', { type: inputType, value: node.value, 'data-part': 'value' }));
-        c.value2 = bind(node, 'value2', h('input', { type: inputType, value: node.value2, 'data-part': 'value2' }));
-        parts.push(field(relative ? 'From (units ago)' : 'From', c.value), field(relative ? 'To (units ago)' : 'To', c.value2));
-      } else if (node.op !== 'is_null' && node.op !== 'is_not_null') {
-        c.value = bind(node, 'value', h('input', { type: node.op === 'in' || node.op === 'not_in' ? 'text' : inputType, value: node.value, 'data-part': 'value' }));
-        parts.push(field(node.op === 'in' || node.op === 'not_in' ? 'Values (comma-separated)' : relative ? 'How many' : 'Value', c.value, { hint: kind === 'time' && !relative ? 'a date, e.g. 2026-01-31' : null }));
-      }
-      if (relative) {
-        c.unit = bind(node, 'unit', select(UNITS, node.unit, { 'data-part': 'unit' }), 'change');
-        parts.push(field('Unit', c.unit));
-      }
+      parts.push(field(node.type === 'trait' ? 'Trait' : 'Account trait', c.name, { hint: kind ? `${kind}` : null }), ...comparisonParts(node, kind, c));
     } else if (node.type === 'event') {
       const sources = names.events;
       if (!sources.length) {
@@ -385,6 +557,8 @@ export function ruleBuilder(root, names, onChange) {
           field('Times', c.count),
           field('Within the last', c.within, { hint: 'empty: any time' }),
           field('Unit', c.unit),
+          propertyFilters(node, chosen, c),
+          aggregateControls(node, chosen, c),
         );
       }
     } else if (node.type === 'in_segment') {
