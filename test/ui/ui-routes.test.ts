@@ -50,15 +50,18 @@ describe('UI read routes: sync source columns, consent purposes, rule catalog', 
       const broken = await get('/sync-sources/columns?segment=broken_one');
       expect(broken.status).toBe(400);
       expect(broken.body.message).toMatch(/unknown trait 'no_such_trait'/);
-      expect((await get('/sync-sources/columns?table=raw.contacts')).body.exact).toBe(true);
+      expect((await get('/sync-sources/columns?table=raw.contacts', fx.tokens.write)).body.exact).toBe(true);
     } finally {
       await deleteApiSegment(control, project, 'by_sql');
       await deleteApiSegment(control, project, 'broken_one');
     }
   });
 
-  test('a table source reads the warehouse; an unknown segment is 404; zero or two sources are 400', async () => {
-    const table = await get('/sync-sources/columns?table=raw.contacts');
+  test('a table source reads the warehouse (write scope: it can name any relation); an unknown segment is 404; zero or two sources are 400', async () => {
+    const asReader = await get('/sync-sources/columns?table=raw.contacts');
+    expect(asReader.status).toBe(403);
+    expect(asReader.body.hint).toMatch(/segment=|model=|write/);
+    const table = await get('/sync-sources/columns?table=raw.contacts', fx.tokens.write);
     expect(table.status).toBe(200);
     expect(table.body).toMatchObject({ relation: 'raw.contacts', built: true });
     expect(table.body.columns.map((c: { name: string }) => c.name)).toEqual(['uid', 'email', 'fname', 'city', 'orders', 'consent', 'updated_at']);
@@ -71,7 +74,7 @@ describe('UI read routes: sync source columns, consent purposes, rule catalog', 
     expect(none.status).toBe(400);
     expect(none.body.issues[0].path).toBe('query');
     expect((await get('/sync-sources/columns?segment=name_one&table=raw.contacts')).status).toBe(400);
-    expect((await get('/sync-sources/columns?table=not%20a%20table')).status).toBe(400);
+    expect((await get('/sync-sources/columns?table=not%20a%20table', fx.tokens.write)).status).toBe(400);
   });
 
   test('consent purposes, and both routes in the OpenAPI document', async () => {

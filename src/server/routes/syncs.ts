@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { CdpError } from '../../errors';
+import { AuthError } from '../auth';
 import { getJob, parseScheduleValue, ValidationError } from '../../scheduler';
 import { apiSegmentRecords, listSegmentFiles, loadSegmentsPlan, segmentMembersRef, valueKindOf, type ValueKind } from '../../segments';
 import { dryRunSync, loadSyncProject, rejectedRows, runMatchRate, storedSyncs, syncFileSchema, syncRuns, type LoadedSync } from '../../sync';
@@ -139,12 +140,13 @@ export function syncRoutes(ctx: ServerContext): RouteDef[] {
       tag: 'syncs',
       summary: "A sync source's columns with their kind (string, number, time, boolean): the UI's mapping suggestions and type checks",
       description:
-        "Give exactly one of segment, model or table. A segment not built yet answers the columns it will have (built: false): a rule segment's are its subject's plus split_group; a sql: segment's own are known after its first build, so it answers its subject's, with exact: false.",
+        "Give exactly one of segment, model or table (`table` needs the write scope: it names any relation in the warehouse, state tables included, and only a sync author needs it). A segment not built yet answers the columns it will have (built: false): a rule segment's are its subject's plus split_group; a sql: segment's own are known after its first build, so it answers its subject's, with exact: false.",
       query: sourceColumnsQuery,
       response: sourceColumnsSchema,
-      handler: async ({ query }) => {
+      handler: async ({ query, actor }) => {
         const given = (['segment', 'model', 'table'] as const).filter((k) => query[k] !== undefined);
         if (given.length !== 1) throw new ValidationError([{ path: 'query', message: 'give exactly one of segment, model or table' }]);
+        if (query.table !== undefined && actor?.scope === 'read') throw new AuthError(403, 'listing the columns of any table needs the write scope', 'use segment= or model=, or a token with scope write');
         if (query.segment) return segmentColumns(query.segment);
         let ref: TableRef;
         if (query.model) {
