@@ -7,7 +7,7 @@
  */
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type { Batch } from '../kit';
+import { csvCell, parseCsv, type Batch } from '../kit';
 
 export type FileFormat = 'csv' | 'jsonl';
 
@@ -33,18 +33,18 @@ export function appendBatch(path: string, format: FileFormat, batch: Batch): voi
     const fields = new Set<string>();
     for (const row of batch.rows) for (const f of Object.keys(row.fields)) fields.add(f);
     header = ['op', 'key', ...fields];
-    appendFileSync(path, `${header.map(csvCell).join(',')}\n`);
+    appendFileSync(path, `${header.map(cellOf).join(',')}\n`);
   }
   csvHeaders.set(path, header);
   const fieldNames = header.slice(2);
-  const lines = batch.rows.map((r) => [batch.op, r.key, ...fieldNames.map((f) => r.fields[f] ?? null)].map(csvCell).join(','));
+  const lines = batch.rows.map((r) => [batch.op, r.key, ...fieldNames.map((f) => r.fields[f] ?? null)].map(cellOf).join(','));
   appendFileSync(path, `${lines.join('\n')}\n`);
 }
 
-function csvCell(value: unknown): string {
+/** A field as CSV text: null is an empty cell, objects are JSON. */
+function cellOf(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  return csvCell(typeof value === 'object' ? JSON.stringify(value) : String(value));
 }
 
 /** Header of each CSV file this process writes (a resumed run reads it back from the file). */
@@ -63,23 +63,5 @@ function readFirstLine(path: string): string {
 
 /** Parses one CSV line (RFC 4180 quoting). */
 export function parseCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      cells.push(cell);
-      cell = '';
-    } else cell += c;
-  }
-  cells.push(cell);
-  return cells;
+  return parseCsv(line)[0] ?? [''];
 }

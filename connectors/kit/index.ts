@@ -11,6 +11,7 @@ export * from './outcomes';
 export * from './email-audience';
 export * from './object-options';
 export * from './pause';
+export * from './csv';
 export { secret } from '../../src/warehouse/config';
 
 /** Identity function that checks a definition against the contract and keeps its config type. */

@@ -21,12 +21,10 @@
  *    a removal of a record Salesforce no longer holds is `ok` (absent is the goal).
  */
 import { z } from 'zod';
-import { defineDestination, objectOptions, ok, rejected, retry, secret, type Batch, type ConnectorContext, type FieldValue, type OutboundRow, type RowOutcome } from '../kit';
+import { csvRecords, defineDestination, objectOptions, ok, rejected, retry, secret, toCsv, type Batch, type ConnectorContext, type FieldValue, type OutboundRow, type RowOutcome } from '../kit';
 import { bulkErrorCode, COLLECTION_LIMIT, DESTINATION, recordErrorText, SalesforceClient, TRANSIENT_RECORD_ERRORS, type BulkOperation, type SaveResult } from './client';
-import { csvRecords, toCsv } from './csv';
 
 export { resetSalesforceCaches, parseLimitInfo } from './client';
-export { parseCsv, toCsv } from './csv';
 
 export const salesforceConfigSchema = z.object({
   /** The org's instance URL (https://yourorg.my.salesforce.com); taken from the token answer when omitted. */

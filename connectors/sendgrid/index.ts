@@ -19,7 +19,7 @@
  *    up once per destination config); an unknown name stops the run as a 'config' failure.
  */
 import { z } from 'zod';
-import { chunkRowsBySize, ConnectorError, defineDestination, objectOptions, keyEmailRows, normalizeEmail, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, textOf, type ConnectorContext, type OutboundRow, type PreparedEmailRow } from '../kit';
+import { chunkRowsBySize, ConnectorError, parseCsv, defineDestination, objectOptions, keyEmailRows, normalizeEmail, ok, prepareEmailRows, rejected, retry, RowOutcomes, secret, textOf, type ConnectorContext, type OutboundRow, type PreparedEmailRow } from '../kit';
 import { DESTINATION, SENDGRID_LOOKUP_CHUNK, SENDGRID_MAX_BYTES, SENDGRID_MAX_CONTACTS, SendgridClient, type ContactInput, type SendgridFieldDefinition, type SendgridJobStatus } from './client';
 
 export const sendgridConfigSchema = z.strictObject({
@@ -310,7 +310,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * names the error (error/errors/message/reason), by header, not by position.
  */
 export function parseErrorsFile(text: string): Map<string, string> {
-  const lines = parseCsv(text);
+  // Blank lines carry nothing; SendGrid's files may end with several.
+  const lines = parseCsv(text).filter((row) => row.some((v) => v !== ''));
   const reasons = new Map<string, string>();
   const header = (lines.shift() ?? []).map((h) => h.trim().toLowerCase());
   const emailAt = header.findIndex((h) => h === 'email' || h.endsWith('email'));
@@ -321,36 +322,6 @@ export function parseErrorsFile(text: string): Map<string, string> {
     if (email !== '') reasons.set(email, (line[reasonAt] ?? '').trim() || 'error without a message');
   }
   return reasons;
-}
-
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      if (row.some((v) => v !== '')) rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += c;
-  }
-  row.push(cell);
-  if (row.some((v) => v !== '')) rows.push(row);
-  return rows;
 }
 
 // ----------------------------------------------------------------------------- list removal

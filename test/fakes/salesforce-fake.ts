@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { parseCsv, toCsv } from '../../connectors/salesforce/csv';
+import { parseCsv, toCsv } from '../../connectors/kit/csv';
 import { seededRandom, startFakeServer, type FakeAnswer, type FakeServer, type FakeServerOptions } from './ad-fake-server';
 
 export type SfValue = string | number | boolean | null;

@@ -1,6 +1,7 @@
 /**
- * RFC 4180 CSV as Salesforce Bulk API 2.0 reads and writes it (LF line endings, `"` quoting
- * with doubled quotes, a header row). Small enough not to need a dependency. Invariant:
+ * RFC 4180 CSV as the connectors read and write it (LF line endings, `"` quoting with doubled
+ * quotes, a header row): Salesforce Bulk API 2.0 jobs, SendGrid's error files, the file
+ * destination. Small enough not to need a dependency. Invariant:
  * `parseCsv(toCsv(h, rows))` gives back exactly `rows` (fields containing commas, quotes or
  * newlines survive); an empty cell is '' (Bulk 2.0 reads `#N/A` as "set null").
  */
