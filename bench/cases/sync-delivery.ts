@@ -5,6 +5,8 @@
  * the kernel's high-water mark of the whole process (Node, the engine and DuckDB's native
  * memory), so nothing a `cdp sync run` carries is left out.
  */
+// As `cdp` runs (bin/cdp.js): the same V8 heap sizing.
+import '../../bin/v8-heap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

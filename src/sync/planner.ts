@@ -9,7 +9,7 @@ import type { BatchOp, FieldValue } from '../../connectors/kit';
 import { configError } from '../errors';
 import type { Row, TableRef, Warehouse } from '../warehouse';
 import type { LoadedSync } from './load-syncs';
-import { CHECK_KIND, planCountsSql, planStatements, type PlanSqlInput } from './plan-sql';
+import { planCountsSql, planStatements, type PlanSqlInput } from './plan-sql';
 import { emptyCounts, type SyncCounts } from './sync-counts';
 import { ensureSyncTables, relationExists, type SyncTables } from './state-tables';
 
@@ -68,7 +68,7 @@ export async function planSync(warehouse: Warehouse, target: SyncTarget, options
   // A key the sync holds is duplicated in the source now: the one-pass plan cannot name its
   // rows, so plan again with duplicates found over the whole audience (rare: a data error).
   // With --full every source row is a candidate, and the one-pass plan is exact already.
-  const surplus = Number(rows.find((r) => r.kind === CHECK_KIND)?.surplus ?? 0);
+  const surplus = rows.reduce((sum, r) => sum + Number(r.surplus ?? 0), 0);
   if (surplus !== 0 && !options.full) {
     await warehouse.executeAll(planStatements(warehouse.dialect, { ...input, exactDuplicates: true }));
     rows = await warehouse.query<CountRow>(planCountsSql(warehouse.dialect, tables.plan));

@@ -41,7 +41,11 @@ export interface Warehouse {
   executeAll(statements: string[]): Promise<void>;
   /** Small results only: everything is held in memory. */
   query<T extends Row = Row>(sql: string): Promise<T[]>;
-  /** Large results with bounded memory: yields batches of at most `batchRows` rows. */
+  /**
+   * Large results with bounded memory: yields batches of at most `batchRows` rows. Rows come
+   * in the query's ORDER BY order; without one, in any order (DuckDB may write them out of
+   * insertion order, which is what keeps its memory flat).
+   */
   stream(sql: string, batchRows: number): AsyncIterable<Row[]>;
   /** Bulk-inserts into an existing table with these columns; returns the rows written. */
   load(table: TableRef, columns: Column[], rows: AsyncIterable<Row[]>): Promise<number>;

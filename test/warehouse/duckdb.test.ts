@@ -127,6 +127,32 @@ describe('duckdb adapter specifics', () => {
     }
   });
 
+  it('a streamed ORDER BY keeps its order although the COPY runs without insertion order, and the setting does not leak into the pool', async () => {
+    const wh = await connectDuckdb({ type: 'duckdb', path: 'wh.duckdb', schema: 'main', threads: 4 }, dir);
+    try {
+      // A table of many row groups, so DuckDB's threads really split the scan.
+      await wh.execute('CREATE TABLE shuffled AS SELECT range AS n, hash(range) % 1000003 AS k FROM range(600000)');
+      let previous: [number, number] = [-1, -1];
+      let outOfOrder = 0;
+      let total = 0;
+      for await (const batch of wh.stream('SELECT k, n FROM shuffled ORDER BY k, n', 5000)) {
+        for (const row of batch) {
+          const current: [number, number] = [Number(row.k), Number(row.n)];
+          if (current[0] < previous[0] || (current[0] === previous[0] && current[1] < previous[1])) outOfOrder++;
+          previous = current;
+          total++;
+        }
+      }
+      expect(total).toBe(600_000);
+      expect(outOfOrder).toBe(0);
+      // Every pooled connection (the stream's among them) still preserves insertion order.
+      const settings = await Promise.all(Array.from({ length: 4 }, () => wh.query<{ v: boolean }>("SELECT current_setting('preserve_insertion_order') AS v")));
+      expect(settings.map((rows) => rows[0]!.v)).toEqual([true, true, true, true]);
+    } finally {
+      await wh.close();
+    }
+  });
+
   it('reads DuckDB-only types into the contract: HUGEINT, TIMESTAMPTZ, lists, structs, intervals', async () => {
     const wh = await connectDuckdb({ type: 'duckdb', path: ':memory:', schema: 'main' }, dir);
     try {
