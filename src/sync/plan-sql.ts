@@ -152,7 +152,7 @@ FROM (
 UNION ALL
 SELECT
   ${lit(CHECK_KIND)}, ${str}, ${str}, ${str},
-  (SELECT COUNT(${text0}) FROM ${d.qualify(input.source)} AS s) - (SELECT COUNT(*) FROM ${d.qualify(input.state)}),
+  (SELECT COUNT(*) FROM ${d.qualify(input.source)} AS s WHERE s.${q(input.keyColumn)} IS NOT NULL) - (SELECT COUNT(*) FROM ${d.qualify(input.state)}),
   ${str}, CAST(NULL AS ${d.typeName('boolean')}), ${str}, CAST(NULL AS ${d.typeName('boolean')}), CAST(NULL AS ${d.typeName('boolean')})${nullCols.length ? `, ${nullCols.map(() => 'NULL').join(', ')}` : ''}`;
 
   const statements = [d.dropTableIfExists(input.plan), d.createTableAs(input.plan, select)];
