@@ -120,33 +120,47 @@ export async function startSalesforceFake(options: SalesforceFakeOptions = {}): 
   type Save = { id: string | null; success: boolean; created?: boolean; errors: Array<{ statusCode: string; message: string; fields: string[] }> };
   const fail = (statusCode: string, message: string, fields: string[] = []): Save => ({ id: null, success: false, errors: [{ statusCode, message, fields }] });
 
-  /** Upserts one record by external id; `input` may hold `Account: {Field: value}`. */
-  function upsert(sobject: string, extField: string, input: Record<string, unknown>): Save {
-    const key = input[extField];
-    if (typeof key !== 'string' || key === '') return fail('MISSING_ARGUMENT', `${extField} not specified`, [extField]);
+  /**
+   * The fields a body sets, relationship objects (`Account: {Ext__c: v}`) resolved to their
+   * `<name>Id`; a failure when one names no record or the test's recordFault refuses the row.
+   */
+  function resolveFields(sobject: string, input: Record<string, unknown>, skip: readonly string[]): { fields: Record<string, SfValue> } | { failure: Save } {
     const fields: Record<string, SfValue> = {};
     for (const [name, value] of Object.entries(input)) {
-      if (name === 'attributes') continue;
+      if (name === 'attributes' || skip.includes(name)) continue;
       if (value !== null && typeof value === 'object') {
         const [[relField, relValue]] = Object.entries(value as Record<string, unknown>) as [[string, unknown]];
-        const relObject = name === 'Account' ? 'Account' : name;
-        const target = byExternalId(relObject, relField, String(relValue));
-        if (!target) return fail('INVALID_FIELD', `Foreign key external ID: ${String(relValue)} not found for field ${relField} in entity ${relObject}`, [name]);
+        const target = byExternalId(name, relField, String(relValue));
+        if (!target) return { failure: fail('INVALID_FIELD', `Foreign key external ID: ${String(relValue)} not found for field ${relField} in entity ${name}`, [name]) };
         fields[`${name}Id`] = target.Id;
       } else fields[name] = value as SfValue;
     }
     const fault = options.recordFault?.(sobject, fields);
-    if (fault) return fail(fault[0], fault[1], []);
-    const existing = byExternalId(sobject, extField, key);
-    if (existing) {
-      Object.assign(existing.fields, fields);
-      return { id: existing.Id, success: true, created: false, errors: [] };
-    }
+    return fault ? { failure: fail(fault[0], fault[1], []) } : { fields };
+  }
+
+  /** Stores a new record once its required fields are there. */
+  function storeNew(sobject: string, fields: Record<string, SfValue>): Save {
     const missing = (REQUIRED[sobject] ?? []).filter((f) => fields[f] === undefined || fields[f] === null || fields[f] === '');
     if (missing.length) return fail('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing);
     const Id = `${PREFIX[sobject] ?? 'a00'}${String(nextId++).padStart(12, '0')}AAA`;
     store(sobject).set(Id, { Id, fields });
-    return { id: Id, success: true, created: true, errors: [] };
+    return { id: Id, success: true, errors: [] };
+  }
+
+  /** Upserts one record by external id; `input` may hold `Account: {Field: value}`. */
+  function upsert(sobject: string, extField: string, input: Record<string, unknown>): Save {
+    const key = input[extField];
+    if (typeof key !== 'string' || key === '') return fail('MISSING_ARGUMENT', `${extField} not specified`, [extField]);
+    const resolved = resolveFields(sobject, input, []);
+    if ('failure' in resolved) return resolved.failure;
+    const existing = byExternalId(sobject, extField, key);
+    if (existing) {
+      Object.assign(existing.fields, resolved.fields);
+      return { id: existing.Id, success: true, created: false, errors: [] };
+    }
+    const saved = storeNew(sobject, resolved.fields);
+    return saved.success ? { ...saved, created: true } : saved;
   }
 
   /** Creates one record (insert): required fields, a unique external id, relationships resolved. */
@@ -156,23 +170,8 @@ export async function startSalesforceFake(options: SalesforceFakeOptions = {}): 
       const taken = typeof key === 'string' && key !== '' ? byExternalId(sobject, extField, key) : undefined;
       if (taken) return fail('DUPLICATE_VALUE', `duplicate value found: ${extField} duplicates value on record with id: ${taken.Id}`, [extField]);
     }
-    const fields: Record<string, SfValue> = {};
-    for (const [name, value] of Object.entries(input)) {
-      if (name === 'attributes') continue;
-      if (value !== null && typeof value === 'object') {
-        const [[relField, relValue]] = Object.entries(value as Record<string, unknown>) as [[string, unknown]];
-        const target = byExternalId(name, relField, String(relValue));
-        if (!target) return fail('INVALID_FIELD', `Foreign key external ID: ${String(relValue)} not found for field ${relField} in entity ${name}`, [name]);
-        fields[`${name}Id`] = target.Id;
-      } else fields[name] = value as SfValue;
-    }
-    const fault = options.recordFault?.(sobject, fields);
-    if (fault) return fail(fault[0], fault[1], []);
-    const missing = (REQUIRED[sobject] ?? []).filter((f) => fields[f] === undefined || fields[f] === null || fields[f] === '');
-    if (missing.length) return fail('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing);
-    const Id = `${PREFIX[sobject] ?? 'a00'}${String(nextId++).padStart(12, '0')}AAA`;
-    store(sobject).set(Id, { Id, fields });
-    return { id: Id, success: true, errors: [] };
+    const resolved = resolveFields(sobject, input, []);
+    return 'failure' in resolved ? resolved.failure : storeNew(sobject, resolved.fields);
   }
 
   /** Updates one record by its id; relationship objects resolved like upsert. */
@@ -180,19 +179,9 @@ export async function startSalesforceFake(options: SalesforceFakeOptions = {}): 
     const id = input.id ?? input.Id;
     const existing = typeof id === 'string' ? store(sobject).get(id) : undefined;
     if (!existing) return fail('ENTITY_IS_DELETED', 'entity is deleted', []);
-    const fields: Record<string, SfValue> = {};
-    for (const [name, value] of Object.entries(input)) {
-      if (name === 'attributes' || name === 'id' || name === 'Id') continue;
-      if (value !== null && typeof value === 'object') {
-        const [[relField, relValue]] = Object.entries(value as Record<string, unknown>) as [[string, unknown]];
-        const target = byExternalId(name, relField, String(relValue));
-        if (!target) return fail('INVALID_FIELD', `Foreign key external ID: ${String(relValue)} not found for field ${relField} in entity ${name}`, [name]);
-        fields[`${name}Id`] = target.Id;
-      } else fields[name] = value as SfValue;
-    }
-    const fault = options.recordFault?.(sobject, fields);
-    if (fault) return fail(fault[0], fault[1], []);
-    Object.assign(existing.fields, fields);
+    const resolved = resolveFields(sobject, input, ['id', 'Id']);
+    if ('failure' in resolved) return resolved.failure;
+    Object.assign(existing.fields, resolved.fields);
     return { id: existing.Id, success: true, errors: [] };
   }
 
