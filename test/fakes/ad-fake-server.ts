@@ -9,6 +9,7 @@
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from './vendor-fake';
 
 export interface FakeAnswer {
   status: number;
@@ -52,17 +53,8 @@ export interface FakeServer {
 
 export type FakeHandler = (call: Omit<FakeCall, 'status' | 'fault'>) => FakeAnswer | Promise<FakeAnswer>;
 
-/** mulberry32: a tiny seeded PRNG, so fault patterns repeat run to run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The vendor fakes' seeded PRNG, so fault patterns repeat run to run.
+export { seededRandom };
 
 /**
  * Starts the server. `rateLimitAnswer` is how this vendor says "slow down" (Meta: an error
